@@ -1,0 +1,109 @@
+//! The worker's request for exactly one automatic receipt per supplement.
+//! It carries facts, not text: the receipt service renders the words.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::common::{Channel, Language};
+use super::envelope::EventData;
+use crate::ids::{ApplicationId, CustomerNumber};
+
+/// Where the receipt goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReceiptRecipient {
+    Email { address: String },
+    EnterFinland { customer_number: CustomerNumber },
+}
+
+/// Header facts of the incoming mail that decide whether answering it would
+/// start a mail loop (RFC 3834) or answer a bounce.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSignals {
+    /// `Auto-Submitted` as received, if present.
+    pub auto_submitted: Option<String>,
+    /// `Precedence` as received, if present.
+    pub precedence: Option<String>,
+    pub has_list_id: bool,
+    /// The envelope sender was empty (`MAIL FROM:<>`).
+    pub empty_return_path: bool,
+    /// The incoming `Message-ID`, for `In-Reply-To` and `References`.
+    pub message_id: Option<String>,
+}
+
+/// A first arrival, or a resend of something already received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReceiptOutcome {
+    Received,
+    AlreadyReceived(DuplicateOf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateOf {
+    pub original_reference: String,
+    pub original_received_at: DateTime<Utc>,
+}
+
+/// Why a file was not accepted, in categories the receipt can explain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// Encrypted with another service: send it through Securemail instead.
+    ForeignEncryption,
+    /// Protected by a password: send it unprotected.
+    PasswordProtected,
+    /// Over the size limit: split it.
+    TooLarge,
+    /// The virus scan found something.
+    Infected,
+    /// Active or dangerous content.
+    Dangerous,
+    /// A type the agency does not accept, or a broken file.
+    UnsupportedType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutcome {
+    pub filename: String,
+    pub refusal: Option<RefusalReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptRequested {
+    /// Unique per supplement: the receipt service sends at most one per id.
+    pub receipt_id: Uuid,
+    pub supplement_id: Uuid,
+    /// The reference the applicant can quote, e.g. `R-7Q2M-K8TD`.
+    pub reference: String,
+    pub channel: Channel,
+    pub recipient: ReceiptRecipient,
+    /// The registry's language for the application, else the message's;
+    /// `None` means all three.
+    pub language: Option<Language>,
+    pub arrived_at: DateTime<Utc>,
+    /// The application it was joined to; shown masked.
+    pub application_id: Option<ApplicationId>,
+    pub outcome: ReceiptOutcome,
+    pub files: Vec<FileOutcome>,
+    /// Present for e-mail; absent for Enter Finland.
+    pub mail: Option<MailSignals>,
+}
+
+impl EventData for ReceiptRequested {
+    const TYPE: &'static str = "fi.intake.receipt.requested.v1";
+    const SCHEMA: &'static str = "receipt.requested.v1.json";
+
+    fn key(&self) -> String {
+        self.supplement_id.to_string()
+    }
+
+    fn subject(&self) -> Option<String> {
+        Some(self.supplement_id.to_string())
+    }
+}

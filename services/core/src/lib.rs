@@ -1,0 +1,9 @@
+//! The domain of intake, free of I/O: identifiers, the events that cross Kafka,
+//! the topic catalogue, and (as the pipeline grows) the pure decisions the
+//! services carry out.
+
+pub mod events;
+pub mod ids;
+pub mod topics;
+
+pub use ids::{ApplicationId, CustomerNumber, IdError, RequestId};

@@ -1,0 +1,151 @@
+//! The Kafka topic catalogue: every topic intake reads or writes, with its
+//! partition count and retention, in one place. Deployments add a prefix
+//! (an environment name, or a per-test namespace) but never rename topics.
+
+/// How Kafka may discard records of a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Records expire after the broker's retention time.
+    Delete,
+    /// Only the newest record per key is kept: the topic is a table.
+    Compact,
+}
+
+impl Cleanup {
+    /// The value of the `cleanup.policy` topic config.
+    pub fn policy(self) -> &'static str {
+        match self {
+            Cleanup::Delete => "delete",
+            Cleanup::Compact => "compact",
+        }
+    }
+}
+
+/// One topic as intake expects to find it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Name without any deployment prefix.
+    pub name: &'static str,
+    /// Partitions are the unit of parallelism; per-key order holds within one.
+    pub partitions: i32,
+    pub cleanup: Cleanup,
+}
+
+/// Supplements from Securemail and plain e-mail, keyed by sender address.
+pub const SECUREMAIL: TopicSpec = TopicSpec {
+    name: "supplements.securemail.v1",
+    partitions: 6,
+    cleanup: Cleanup::Delete,
+};
+
+/// Supplements from Enter Finland, keyed by application id.
+pub const ENTER_FINLAND: TopicSpec = TopicSpec {
+    name: "supplements.enterfinland.v1",
+    partitions: 6,
+    cleanup: Cleanup::Delete,
+};
+
+/// The applications registry published by case management, keyed by
+/// application id; a null value removes the application.
+pub const APPLICATIONS: TopicSpec = TopicSpec {
+    name: "applications.v1",
+    partitions: 3,
+    cleanup: Cleanup::Compact,
+};
+
+/// Supplements routed to a caseworker queue, keyed by application id.
+pub const ROUTED: TopicSpec = TopicSpec {
+    name: "supplements.routed.v1",
+    partitions: 6,
+    cleanup: Cleanup::Delete,
+};
+
+/// Supplements that need a person to find their application.
+pub const TRIAGE: TopicSpec = TopicSpec {
+    name: "supplements.triage.v1",
+    partitions: 3,
+    cleanup: Cleanup::Delete,
+};
+
+/// Infected, dangerous, foreign-encrypted or undecryptable content.
+pub const QUARANTINE: TopicSpec = TopicSpec {
+    name: "supplements.quarantine.v1",
+    partitions: 3,
+    cleanup: Cleanup::Delete,
+};
+
+/// One receipt request per supplement, keyed by supplement id.
+pub const RECEIPTS: TopicSpec = TopicSpec {
+    name: "receipts.v1",
+    partitions: 3,
+    cleanup: Cleanup::Delete,
+};
+
+/// Events that failed permanently, kept for inspection and replay.
+pub const DEAD_LETTER: TopicSpec = TopicSpec {
+    name: "supplements.deadletter.v1",
+    partitions: 1,
+    cleanup: Cleanup::Delete,
+};
+
+/// Every topic, in the order an operator would read about them.
+pub const ALL: [TopicSpec; 8] = [
+    SECUREMAIL,
+    ENTER_FINLAND,
+    APPLICATIONS,
+    ROUTED,
+    TRIAGE,
+    QUARANTINE,
+    RECEIPTS,
+    DEAD_LETTER,
+];
+
+/// Topic names as one deployment sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicNames {
+    prefix: String,
+}
+
+impl TopicNames {
+    /// `prefix` is prepended verbatim; use something like `"staging."` or `""`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn name(&self, spec: &TopicSpec) -> String {
+        format!("{}{}", self.prefix, spec.name)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_versioned() {
+        let names: HashSet<_> = ALL.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), ALL.len());
+        assert!(ALL.iter().all(|t| t.name.ends_with(".v1")));
+        assert!(ALL.iter().all(|t| t.partitions >= 1));
+    }
+
+    #[test]
+    fn only_the_registry_is_compacted() {
+        let compacted: Vec<_> = ALL.iter().filter(|t| t.cleanup == Cleanup::Compact).collect();
+        assert_eq!(compacted, [&APPLICATIONS]);
+    }
+
+    #[test]
+    fn prefix_is_applied_verbatim() {
+        assert_eq!(TopicNames::new("t1.").name(&RECEIPTS), "t1.receipts.v1");
+        assert_eq!(TopicNames::default().name(&RECEIPTS), "receipts.v1");
+    }
+}
