@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The local stack without Docker: stack.sh up | down | status [service...]
+# Services: postgres kafka s3 clamav smtp (all by default). Idempotent:
+# `up` twice leaves one of each running; `down` stops what the stack started.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+for part in postgres kafka s3 clamav smtp; do
+    # shellcheck source=/dev/null
+    . "$LOCAL_DIR/$part.sh"
+done
+
+ALL=(postgres kafka s3 clamav smtp)
+command=${1:-status}
+shift || true
+services=("$@")
+[ ${#services[@]} -gt 0 ] || services=("${ALL[@]}")
+
+case "$command" in
+up)
+    for s in "${services[@]}"; do "${s}_up"; done
+    say "all up; logs in $LOG_DIR"
+    ;;
+down)
+    for ((i = ${#services[@]} - 1; i >= 0; i--)); do "${services[i]}_down"; done
+    ;;
+status)
+    echo "local stack ($STACK_DIR):"
+    for s in "${services[@]}"; do "${s}_status"; done
+    ;;
+env)
+    # For `eval "$(infra/local/stack.sh env)"` in a shell.
+    grep -E '^INTAKE_' "$LOCAL_DIR/stack.env" | sed 's/^/export /'
+    ;;
+*)
+    fail "unknown command '$command' (use up, down, status or env)"
+    ;;
+esac
