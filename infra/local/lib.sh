@@ -116,7 +116,7 @@ cargo_tool() {
     if [ ! -x "$root/bin/$bin" ]; then
         command -v cargo >/dev/null || fail "cargo is needed to build $crate (install Rust 1.95 with rustup)"
         local log="$LOG_DIR/build-$crate.log"
-        say "building $crate $version once into $root ($estimate on 2 cores; log: $log)"
+        say "building $crate $version once into $root ($estimate on 2 cores; log: $log)" >&2
         cargo install "$crate@$version" --locked --root "$root" "$@" >"$log" 2>&1 ||
             fail "building $crate failed; see $log"
     fi

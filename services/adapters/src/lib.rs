@@ -1,1 +1,12 @@
-//! placeholder
+//! Thin adapters between intake and the systems around it. Each module
+//! holds one outside system's configuration and client; decisions stay in
+//! `intake-core`.
+
+pub mod clamav;
+pub mod config;
+pub mod kafka;
+pub mod pg;
+pub mod s3;
+pub mod shutdown;
+pub mod smtp;
+pub mod telemetry;

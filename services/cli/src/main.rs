@@ -1,1 +1,79 @@
-fn main() {}
+//! `intake`: the operator's command line. Applies migrations, creates topics
+//! and checks that every service intake depends on answers.
+
+mod check;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use intake_adapters::{kafka, pg};
+use intake_core::topics;
+
+#[derive(Parser)]
+#[command(name = "intake", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply database migrations (services also do this at start).
+    Migrate,
+    /// Create the Kafka topics of the catalogue; existing ones are kept.
+    Topics,
+    /// Check that Kafka, S3, PostgreSQL, clamd and SMTP answer.
+    Check,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PostgresOnly {
+    postgres: pg::PostgresConfig,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KafkaOnly {
+    kafka: kafka::KafkaConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Migrate => {
+            let config: PostgresOnly =
+                intake_adapters::config::load().context("failed to load configuration")?;
+            let pool = pg::connect(&config.postgres).await?;
+            pg::migrate(&pool).await?;
+            let applied = pg::MIGRATOR.iter().count();
+            println!("migrations: {applied} known, all applied");
+        }
+        Command::Topics => {
+            let config: KafkaOnly =
+                intake_adapters::config::load().context("failed to load configuration")?;
+            let states = kafka::ensure_topics(&config.kafka, &topics::ALL)
+                .await
+                .with_context(|| format!("cannot create topics on {}", config.kafka.brokers))?;
+            let mut drift = false;
+            for state in states {
+                let verb = if state.created { "created" } else { "exists " };
+                let note = if state.partitions != state.expected_partitions {
+                    drift = true;
+                    format!(" (catalogue says {})", state.expected_partitions)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{verb} {:<40} {} partitions{note}",
+                    state.name, state.partitions
+                );
+            }
+            if drift {
+                anyhow::bail!(
+                    "some topics differ from the catalogue in services/core/src/topics.rs"
+                );
+            }
+        }
+        Command::Check => check::run().await?,
+    }
+    Ok(())
+}

@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn only_the_registry_is_compacted() {
-        let compacted: Vec<_> = ALL.iter().filter(|t| t.cleanup == Cleanup::Compact).collect();
+        let compacted: Vec<_> = ALL
+            .iter()
+            .filter(|t| t.cleanup == Cleanup::Compact)
+            .collect();
         assert_eq!(compacted, [&APPLICATIONS]);
     }
 

@@ -57,7 +57,10 @@ pub enum DecodeError {
     #[error("header {name} has an invalid value {value:?}")]
     InvalidHeader { name: &'static str, value: String },
     #[error("event type is {found:?}, expected {expected:?}")]
-    WrongType { expected: &'static str, found: String },
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
     #[error("payload does not match {schema}: {source}")]
     Payload {
         schema: &'static str,
@@ -99,7 +102,10 @@ impl<T: EventData> Event<T> {
             ("ce_id", e.id.to_string()),
             ("ce_source", e.source.clone()),
             ("ce_type", T::TYPE.to_owned()),
-            ("ce_time", e.time.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            (
+                "ce_time",
+                e.time.to_rfc3339_opts(SecondsFormat::Micros, true),
+            ),
             ("ce_dataschema", format!("{SCHEMA_BASE}{}", T::SCHEMA)),
             ("content-type", CONTENT_TYPE.to_owned()),
         ];
@@ -130,14 +136,18 @@ impl<T: EventData> Event<T> {
             })?;
             found.set(name, value);
         }
-        let spec = found.spec.ok_or(DecodeError::MissingHeader("ce_specversion"))?;
+        let spec = found
+            .spec
+            .ok_or(DecodeError::MissingHeader("ce_specversion"))?;
         if spec != SPEC_VERSION {
             return Err(DecodeError::InvalidHeader {
                 name: "ce_specversion",
                 value: spec,
             });
         }
-        let event_type = found.event_type.ok_or(DecodeError::MissingHeader("ce_type"))?;
+        let event_type = found
+            .event_type
+            .ok_or(DecodeError::MissingHeader("ce_type"))?;
         if event_type != T::TYPE {
             return Err(DecodeError::WrongType {
                 expected: T::TYPE,
@@ -145,12 +155,20 @@ impl<T: EventData> Event<T> {
             });
         }
         let id = found.id.ok_or(DecodeError::MissingHeader("ce_id"))?;
-        let id = Uuid::parse_str(&id).map_err(|_| DecodeError::InvalidHeader { name: "ce_id", value: id })?;
+        let id = Uuid::parse_str(&id).map_err(|_| DecodeError::InvalidHeader {
+            name: "ce_id",
+            value: id,
+        })?;
         let time = found.time.ok_or(DecodeError::MissingHeader("ce_time"))?;
         let time = DateTime::parse_from_rfc3339(&time)
-            .map_err(|_| DecodeError::InvalidHeader { name: "ce_time", value: time })?
+            .map_err(|_| DecodeError::InvalidHeader {
+                name: "ce_time",
+                value: time,
+            })?
             .with_timezone(&Utc);
-        let source = found.source.ok_or(DecodeError::MissingHeader("ce_source"))?;
+        let source = found
+            .source
+            .ok_or(DecodeError::MissingHeader("ce_source"))?;
         let data = serde_json::from_slice(payload).map_err(|source| DecodeError::Payload {
             schema: T::SCHEMA,
             source,
@@ -208,9 +226,12 @@ mod tests {
     #[test]
     fn round_trips_through_headers_and_payload() {
         let event = Event::new("/intake/test", examples::time(), examples::triaged())
-            .with_traceparent(Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()));
+            .with_traceparent(Some(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+            ));
         let headers = event.headers();
-        let back = Event::<SupplementTriaged>::decode(as_record(&headers), &event.payload()).expect("decodes");
+        let back = Event::<SupplementTriaged>::decode(as_record(&headers), &event.payload())
+            .expect("decodes");
         assert_eq!(back, event);
     }
 
@@ -218,7 +239,13 @@ mod tests {
     fn names_every_required_attribute() {
         let event = Event::new("/intake/test", examples::time(), examples::triaged());
         let names: Vec<_> = event.headers().iter().map(|(n, _)| *n).collect();
-        for required in ["ce_specversion", "ce_id", "ce_source", "ce_type", "content-type"] {
+        for required in [
+            "ce_specversion",
+            "ce_id",
+            "ce_source",
+            "ce_type",
+            "content-type",
+        ] {
             assert!(names.contains(&required), "{required} missing");
         }
     }
@@ -234,16 +261,24 @@ mod tests {
     #[test]
     fn reports_the_missing_header() {
         let event = Event::new("/intake/test", examples::time(), examples::triaged());
-        let headers: Vec<_> = event.headers().into_iter().filter(|(n, _)| *n != "ce_id").collect();
-        let err = Event::<SupplementTriaged>::decode(as_record(&headers), &event.payload()).expect_err("no id");
+        let headers: Vec<_> = event
+            .headers()
+            .into_iter()
+            .filter(|(n, _)| *n != "ce_id")
+            .collect();
+        let err = Event::<SupplementTriaged>::decode(as_record(&headers), &event.payload())
+            .expect_err("no id");
         assert!(matches!(err, DecodeError::MissingHeader("ce_id")), "{err}");
     }
 
     #[test]
     fn reports_a_payload_that_does_not_fit() {
         let event = Event::new("/intake/test", examples::time(), examples::triaged());
-        let err = Event::<SupplementTriaged>::decode(as_record(&event.headers()), b"{\"supplement_id\": 1}")
-            .expect_err("bad payload");
+        let err = Event::<SupplementTriaged>::decode(
+            as_record(&event.headers()),
+            b"{\"supplement_id\": 1}",
+        )
+        .expect_err("bad payload");
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
     }
 }

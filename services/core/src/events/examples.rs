@@ -8,7 +8,9 @@ use super::*;
 use crate::ids::{ApplicationId, CustomerNumber, RequestId};
 
 pub fn time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn uuid(n: u128) -> Uuid {
@@ -91,11 +93,13 @@ pub fn application() -> Vec<ApplicationRecord> {
         version: 3,
         updated_at: time(),
     };
-    let others = [ApplicationStatus::Decided, ApplicationStatus::Withdrawn].map(|status| ApplicationRecord {
-        status,
-        confidential: false,
-        open_requests: vec![],
-        ..pending.clone()
+    let others = [ApplicationStatus::Decided, ApplicationStatus::Withdrawn].map(|status| {
+        ApplicationRecord {
+            status,
+            confidential: false,
+            open_requests: vec![],
+            ..pending.clone()
+        }
     });
     std::iter::once(pending).chain(others).collect()
 }
@@ -160,7 +164,9 @@ pub fn quarantined() -> Vec<SupplementQuarantined> {
             detail: "PDF with JavaScript".into(),
         },
         QuarantineReason::Undecryptable,
-        QuarantineReason::ForeignEncryption { scheme: "pgp".into() },
+        QuarantineReason::ForeignEncryption {
+            scheme: "pgp".into(),
+        },
         QuarantineReason::Malformed {
             detail: "PDF does not parse".into(),
         },

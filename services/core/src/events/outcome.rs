@@ -32,7 +32,11 @@ pub enum RoutingFlag {
     /// Same attachments as an earlier supplement, with new text.
     PossibleResend { original_supplement_id: Uuid },
     /// A file's name claims another type than its content.
-    TypeMismatch { attachment_id: Uuid, claimed: String, detected: String },
+    TypeMismatch {
+        attachment_id: Uuid,
+        claimed: String,
+        detected: String,
+    },
     /// Some parts were refused; the receipt told the applicant.
     PartsRefused { count: u32 },
 }

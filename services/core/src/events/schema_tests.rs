@@ -20,7 +20,10 @@ fn schema_dir() -> PathBuf {
 struct SchemaDir;
 
 impl Retrieve for SchemaDir {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let name = uri
             .as_str()
             .strip_prefix(SCHEMA_BASE)
@@ -32,13 +35,18 @@ impl Retrieve for SchemaDir {
 
 fn load(file: &str) -> Value {
     let path = schema_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} is not JSON: {e}"))
 }
 
 fn validator(file: &str) -> Validator {
     let schema = load(file);
-    assert_eq!(schema["$id"], json!(format!("{SCHEMA_BASE}{file}")), "{file}: $id must match its file name");
+    assert_eq!(
+        schema["$id"],
+        json!(format!("{SCHEMA_BASE}{file}")),
+        "{file}: $id must match its file name"
+    );
     jsonschema::options()
         .with_retriever(SchemaDir)
         .should_validate_formats(true)
@@ -58,7 +66,12 @@ fn assert_all_valid<T: EventData>(examples: &[T]) {
     for example in examples {
         let instance = serde_json::to_value(example).expect("serialises");
         let errors = errors(&validator, &instance);
-        assert!(errors.is_empty(), "{} rejects {instance}:\n{}", T::SCHEMA, errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "{} rejects {instance}:\n{}",
+            T::SCHEMA,
+            errors.join("\n")
+        );
     }
 }
 
@@ -104,15 +117,29 @@ fn schemas_reject_unknown_and_missing_fields() {
     assert_rejected(&examples::routed(), |v| {
         v.as_object_mut().expect("object").remove("sequence");
     });
-    assert_rejected(&examples::triaged(), |v| v["reasons"][0] = json!({"kind": "gut_feeling"}));
-    assert_rejected(&examples::receipt()[0], |v| v["mail"]["x_mailer"] = json!("x"));
-    assert_rejected(&examples::securemail()[0], |v| v["transport"] = json!("fax"));
+    assert_rejected(&examples::triaged(), |v| {
+        v["reasons"][0] = json!({"kind": "gut_feeling"})
+    });
+    assert_rejected(&examples::receipt()[0], |v| {
+        v["mail"]["x_mailer"] = json!("x")
+    });
+    assert_rejected(&examples::securemail()[0], |v| {
+        v["transport"] = json!("fax")
+    });
 }
 
 #[test]
 fn schemas_check_identifier_shapes() {
-    assert_rejected(&examples::enter_finland()[0], |v| v["application_id"] = json!("2026-004217"));
-    assert_rejected(&examples::application()[0], |v| v["customer_number"] = json!("1234"));
-    assert_rejected(&examples::quarantined()[0], |v| v["object"]["sha256"] = json!("not-hex"));
-    assert_rejected(&examples::securemail()[0], |v| v["arrived_at"] = json!("yesterday"));
+    assert_rejected(&examples::enter_finland()[0], |v| {
+        v["application_id"] = json!("2026-004217")
+    });
+    assert_rejected(&examples::application()[0], |v| {
+        v["customer_number"] = json!("1234")
+    });
+    assert_rejected(&examples::quarantined()[0], |v| {
+        v["object"]["sha256"] = json!("not-hex")
+    });
+    assert_rejected(&examples::securemail()[0], |v| {
+        v["arrived_at"] = json!("yesterday")
+    });
 }

@@ -17,9 +17,9 @@ const TABLE: [[u8; 10]; 10] = [
 ];
 
 fn interim(digits: impl IntoIterator<Item = u8>) -> u8 {
-    digits
-        .into_iter()
-        .fold(0, |state, digit| TABLE[usize::from(state)][usize::from(digit)])
+    digits.into_iter().fold(0, |state, digit| {
+        TABLE[usize::from(state)][usize::from(digit)]
+    })
 }
 
 /// The check digit for `digits` (each 0..=9).

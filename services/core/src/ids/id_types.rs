@@ -213,7 +213,16 @@ mod tests {
             " MIG-2026-004217-3",
         ] {
             let err = ApplicationId::parse(bad).expect_err(bad);
-            assert!(matches!(err, IdError::Format { expected: "MIG-YYYY-NNNNNN-C", .. }), "{bad}: {err}");
+            assert!(
+                matches!(
+                    err,
+                    IdError::Format {
+                        expected: "MIG-YYYY-NNNNNN-C",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -223,7 +232,10 @@ mod tests {
         let mut typo = id.as_str().to_owned();
         // Change the first serial digit: still well formed, wrong check digit.
         typo.replace_range(9..10, "9");
-        assert!(matches!(ApplicationId::parse(&typo), Err(IdError::CheckDigit { .. })));
+        assert!(matches!(
+            ApplicationId::parse(&typo),
+            Err(IdError::CheckDigit { .. })
+        ));
     }
 
     #[test]
@@ -235,7 +247,10 @@ mod tests {
         assert!(serde_json::from_str::<RequestId>("\"RFI-12-3\"").is_err());
         let ok = RequestId::from_serial(123).expect("in range");
         let json = serde_json::to_string(&ok).expect("serialises");
-        assert_eq!(serde_json::from_str::<RequestId>(&json).expect("round trip"), ok);
+        assert_eq!(
+            serde_json::from_str::<RequestId>(&json).expect("round trip"),
+            ok
+        );
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! Kafka through rdkafka: client settings, topic creation, and publishing
+//! intake's CloudEvents.
+
+mod admin;
+mod config;
+mod headers;
+mod producer;
+
+pub use admin::{TopicState, ensure_topics};
+pub use config::KafkaConfig;
+pub use headers::{owned_headers, record_headers};
+pub use producer::{EventProducer, PublishError};

@@ -1,0 +1,68 @@
+//! Publishing events: one idempotent producer per process, each send
+//! awaited until the broker has it on all in-sync replicas.
+
+use std::time::Duration;
+
+use intake_core::events::{Event, EventData};
+use intake_core::topics::{TopicNames, TopicSpec};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+use super::KafkaConfig;
+use super::headers::owned_headers;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("could not create the Kafka producer: {0}")]
+    Client(#[source] KafkaError),
+    #[error("publishing to {topic} failed: {source}")]
+    Send {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
+}
+
+#[derive(Clone)]
+pub struct EventProducer {
+    producer: FutureProducer,
+    topics: TopicNames,
+}
+
+impl EventProducer {
+    pub fn new(config: &KafkaConfig) -> Result<Self, PublishError> {
+        let producer = config.producer().create().map_err(PublishError::Client)?;
+        Ok(Self {
+            producer,
+            topics: config.topics(),
+        })
+    }
+
+    /// Sends one event and returns its (partition, offset).
+    pub async fn publish<T: EventData>(
+        &self,
+        topic: &TopicSpec,
+        event: &Event<T>,
+    ) -> Result<(i32, i64), PublishError> {
+        let name = self.topics.name(topic);
+        let key = event.key();
+        let payload = event.payload();
+        let record = FutureRecord::to(&name)
+            .key(&key)
+            .payload(&payload)
+            .headers(owned_headers(&event.headers()));
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map(|delivery| (delivery.partition, delivery.offset))
+            .map_err(|(source, _)| PublishError::Send {
+                topic: name,
+                source,
+            })
+    }
+
+    /// Waits for everything in flight, e.g. before shutdown.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(timeout)
+    }
+}

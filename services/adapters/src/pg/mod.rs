@@ -1,0 +1,63 @@
+//! PostgreSQL through sqlx: the pool, and the migrations in `migrations/`,
+//! embedded at build time so every service applies the same ones at start.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sqlx::PgPool;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::PgPoolOptions;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database`; may hold a password.
+    pub url: SecretString,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// How long to wait for a free connection before failing a request.
+    #[serde(default = "default_acquire_timeout", with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+fn default_acquire_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("applying migrations failed: {0}")]
+    Migrate(#[from] MigrateError),
+}
+
+pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect(config.url.expose_secret())
+        .await
+        .map_err(PgError::Connect)
+}
+
+/// Applies pending migrations. Safe to run from several services at once:
+/// sqlx serialises them with an advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<(), PgError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Connects and migrates: what every service does at start.
+pub async fn connect_and_migrate(config: &PostgresConfig) -> Result<PgPool, PgError> {
+    let pool = connect(config).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
