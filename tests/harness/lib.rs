@@ -1,1 +1,108 @@
-//! placeholder
+//! The harness shared by intake's end-to-end tests. It reaches the real
+//! local stack (`make stack-up`) and gives every test its own topics,
+//! bucket and database, so tests run in parallel without seeing each
+//! other's data.
+//!
+//! Addresses come from `INTAKE_*` variables when set, else from
+//! `infra/local/stack.env`, so `cargo test` works with or without `make`.
+
+mod db;
+mod mail;
+mod settings;
+
+use intake_adapters::clamav::ClamavConfig;
+use intake_adapters::kafka::KafkaConfig;
+use intake_adapters::s3::{ObjectStore, S3Config};
+use intake_adapters::smtp::{SmtpConfig, SmtpTls};
+
+pub use db::TestDb;
+pub use mail::{Mailbox, StoredMail};
+use settings::Settings;
+
+/// A short random name part: unique per call.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}
+
+/// Connection settings of the local stack.
+pub struct Stack {
+    settings: Settings,
+}
+
+impl Stack {
+    pub fn new() -> Self {
+        Self {
+            settings: Settings::load(),
+        }
+    }
+
+    /// Kafka settings whose topic names carry a prefix of their own.
+    pub fn kafka(&self) -> KafkaConfig {
+        let mut config = KafkaConfig::local(self.settings.get("INTAKE_KAFKA__BROKERS"));
+        config.topic_prefix = format!("{}.", unique("test"));
+        config
+    }
+
+    pub fn s3_config(&self) -> S3Config {
+        S3Config {
+            endpoint: Some(self.settings.get("INTAKE_S3__ENDPOINT")),
+            region: self.settings.get("INTAKE_S3__REGION"),
+            access_key_id: Some(self.settings.get("INTAKE_S3__ACCESS_KEY_ID")),
+            secret_access_key: Some(self.settings.get("INTAKE_S3__SECRET_ACCESS_KEY").into()),
+            force_path_style: true,
+            part_size: 8 * 1024 * 1024,
+        }
+    }
+
+    /// A client and a new, empty bucket of this test's own.
+    pub async fn bucket(&self) -> (ObjectStore, String) {
+        let store = ObjectStore::connect(&self.s3_config())
+            .await
+            .expect("S3 client");
+        let bucket = unique("test");
+        store
+            .ensure_bucket(&bucket)
+            .await
+            .expect("create test bucket (is the stack up?)");
+        (store, bucket)
+    }
+
+    pub fn clamav(&self) -> ClamavConfig {
+        ClamavConfig {
+            address: self.settings.get("INTAKE_CLAMAV__ADDRESS"),
+            chunk_size: 1024 * 1024,
+        }
+    }
+
+    pub fn smtp(&self) -> SmtpConfig {
+        SmtpConfig {
+            host: self.settings.get("INTAKE_SMTP__HOST"),
+            port: self
+                .settings
+                .get("INTAKE_SMTP__PORT")
+                .parse()
+                .expect("numeric SMTP port"),
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+
+    /// Where the local SMTP server stores what it receives.
+    pub fn mailbox(&self) -> Mailbox {
+        Mailbox::new(self.settings.repo_dir().join(".stack/smtp/mail"))
+    }
+
+    /// A new database with every migration applied.
+    pub async fn database(&self) -> TestDb {
+        TestDb::create(&self.settings.get("INTAKE_POSTGRES__URL")).await
+    }
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
