@@ -12,10 +12,8 @@ TOOLS_DIR=${INTAKE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/intake}
 LOG_DIR="$STACK_DIR/logs"
 RUN_DIR="$STACK_DIR/run"
 
-set -a
-# shellcheck source=stack.env
-. "$LOCAL_DIR/stack.env"
-set +a
+# shellcheck source=env.sh
+. "$LOCAL_DIR/env.sh"
 
 mkdir -p "$LOG_DIR" "$RUN_DIR" "$TOOLS_DIR"
 
@@ -57,7 +55,7 @@ ensure_port_free() {
     local name=$1 port=$2 owner
     if port_open "$port"; then
         owner=$(port_owner "$port")
-        fail "$name cannot start: port $port is in use by ${owner:-another process}; stop it or change STACK_*_PORT in infra/local/stack.env"
+        fail "$name cannot start: port $port is in use by ${owner:-another process} (another checkout's stack? run 'make stack-down' there), or set STACK_*_PORT and the matching INTAKE_* address"
     fi
 }
 
@@ -68,10 +66,10 @@ wait_until() {
     local deadline=$((SECONDS + seconds))
     until "$@" 2>/dev/null; do
         if [ $SECONDS -ge $deadline ]; then
-            fail "$name did not become ready within ${seconds}s; see its log: $log"$'\n'"$(tail -n 15 "$log" 2>/dev/null || true)"
+            fail "$name did not become ready within ${seconds}s; see its log: $log"$'\n'"$(tail -n 8 "$log" 2>/dev/null || true)"
         fi
         if [ -n "${WAIT_PID:-}" ] && ! kill -0 "$WAIT_PID" 2>/dev/null; then
-            fail "$name exited during start; see its log: $log"$'\n'"$(tail -n 15 "$log" 2>/dev/null || true)"
+            fail "$name exited during start; see its log: $log"$'\n'"$(tail -n 8 "$log" 2>/dev/null || true)"
         fi
         sleep 0.2
     done
@@ -81,6 +79,7 @@ wait_until() {
 spawn() {
     local name=$1 log=$2
     shift 2
+    printf '\n=== %s: starting %s\n' "$(date -Is)" "$name" >>"$log"
     setsid nohup "$@" >>"$log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$name.pid"
     WAIT_PID=$!

@@ -21,11 +21,13 @@ up)
     say "all up; logs in $LOG_DIR"
     ;;
 down)
+    [ $# -gt 0 ] || bash "$LOCAL_DIR/services.sh" stop
     for ((i = ${#services[@]} - 1; i >= 0; i--)); do "${services[i]}_down"; done
     ;;
 status)
     echo "local stack ($STACK_DIR):"
     for s in "${services[@]}"; do "${s}_status"; done
+    [ $# -gt 0 ] || bash "$LOCAL_DIR/services.sh" status
     ;;
 env)
     # For `eval "$(infra/local/stack.sh env)"` in a shell.

@@ -13,14 +13,15 @@ const FILE_VAR: &str = "INTAKE_CONFIG";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{FILE_VAR} names {path}, which cannot be read: {source}")]
+    #[error("{FILE_VAR} names {path}, which cannot be read")]
     File {
         path: String,
         #[source]
         source: std::io::Error,
     },
+    /// figment's message names the offending key and where it came from.
     #[error("invalid configuration: {0}")]
-    Invalid(#[from] Box<figment::Error>),
+    Invalid(Box<figment::Error>),
 }
 
 /// Reads the configuration once, before anything starts.

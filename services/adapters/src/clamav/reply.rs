@@ -12,7 +12,7 @@ pub enum Verdict {
 pub enum ScanError {
     /// clamd could not be reached or the connection broke (including when
     /// clamd closes it after a stream exceeds its size limit).
-    #[error("clamd at {address} is unreachable: {source}")]
+    #[error("clamd at {address} is unreachable")]
     Unreachable {
         address: String,
         #[source]

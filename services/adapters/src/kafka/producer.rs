@@ -13,9 +13,9 @@ use super::headers::owned_headers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("could not create the Kafka producer: {0}")]
+    #[error("could not create the Kafka producer")]
     Client(#[source] KafkaError),
-    #[error("publishing to {topic} failed: {source}")]
+    #[error("publishing to {topic} failed")]
     Send {
         topic: String,
         #[source]

@@ -25,7 +25,7 @@ pub enum S3Error {
         code: Option<String>,
         detail: String,
     },
-    #[error("reading the body for {bucket}/{key} failed: {source}")]
+    #[error("reading the body for {bucket}/{key} failed")]
     Body {
         bucket: String,
         key: String,

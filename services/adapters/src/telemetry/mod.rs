@@ -16,6 +16,10 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// Without `RUST_LOG`: info, minus PostgreSQL's notices about migrations
+/// already applied.
+const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -46,15 +50,15 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber. Log levels come from `RUST_LOG`
-/// (default `info`).
+/// Installs the global subscriber. Log levels come from `RUST_LOG`.
 pub fn init(service: &'static str, config: &TelemetryConfig) -> Telemetry {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let provider = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(service).build())
         .build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match config.log_format {

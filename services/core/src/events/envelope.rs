@@ -61,7 +61,7 @@ pub enum DecodeError {
         expected: &'static str,
         found: String,
     },
-    #[error("payload does not match {schema}: {source}")]
+    #[error("payload does not match {schema}")]
     Payload {
         schema: &'static str,
         #[source]

@@ -1,0 +1,63 @@
+# intake: the two commands a newcomer needs are `make run` and `make test`.
+# Both install and start what they need (see README.md).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+LOCAL := infra/local
+# Every cargo command sees the local stack's addresses (the environment wins).
+WITH_ENV := . $(LOCAL)/env.sh &&
+CARGO := cargo
+
+.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+prereqs: ## Check Rust and install the Debian build tools
+	@bash $(LOCAL)/prereqs.sh
+
+run: prereqs stack-up build ## Start the local stack and every intake service, then check them
+	@$(WITH_ENV) target/debug/intake migrate
+	@$(WITH_ENV) target/debug/intake topics
+	@$(WITH_ENV) bash $(LOCAL)/services.sh start
+	@$(WITH_ENV) target/debug/intake check
+	@echo
+	@echo "intake is running on the local stack. Logs: .stack/logs/. Status: make stack-status. Stop: make stack-down."
+
+test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the real stack)
+	@$(WITH_ENV) $(CARGO) test --workspace --locked
+
+bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
+	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests --bench stack
+
+build: ## Build every binary
+	@$(CARGO) build --workspace --locked
+
+stack-up: ## Install (once) and start PostgreSQL, Kafka (tansu), S3 (s3s-fs), clamd, SMTP
+	@if [ "$${INTAKE_STACK:-local}" = external ]; then \
+		echo "stack: INTAKE_STACK=external: using services that are already running"; \
+	else bash $(LOCAL)/stack.sh up; fi
+
+stack-down: ## Stop intake's services and everything the stack started
+	@bash $(LOCAL)/stack.sh down
+
+stack-status: ## Show what is running
+	@bash $(LOCAL)/stack.sh status
+
+migrate: ## Apply database migrations
+	@$(WITH_ENV) $(CARGO) run --locked -q -p intake-cli -- migrate
+
+topics: ## Create the Kafka topics of the catalogue
+	@$(WITH_ENV) $(CARGO) run --locked -q -p intake-cli -- topics
+
+check: ## Check every dependency answers
+	@$(WITH_ENV) $(CARGO) run --locked -q -p intake-cli -- check
+
+fmt: ## Format the code
+	@$(CARGO) fmt --all
+
+lint: ## rustfmt check and clippy with warnings as errors
+	@$(CARGO) fmt --all --check
+	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

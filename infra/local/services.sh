@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts or stops intake's own services against the local stack:
+# services.sh start | stop | status. Each runs in the background with its
+# log in .stack/logs/<service>.log; `start` waits until each says "ready".
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SERVICES=(gateway worker receipts inbox)
+BIN_DIR=${BIN_DIR:-$REPO_DIR/target/debug}
+
+start() {
+    for s in "${SERVICES[@]}"; do
+        local name="intake-$s" log="$LOG_DIR/intake-$s.log"
+        if pid_alive "$name"; then
+            say "$name: already running"
+            continue
+        fi
+        [ -x "$BIN_DIR/$name" ] || fail "$BIN_DIR/$name is missing; run 'cargo build --workspace' first"
+        : >"$log"
+        INTAKE_TELEMETRY__LOG_FORMAT=${INTAKE_TELEMETRY__LOG_FORMAT:-json} spawn "$name" "$log" "$BIN_DIR/$name"
+        wait_until "$name" "$log" 60 grep -q '"message":"ready"' "$log"
+        say "$name: ready (log: $log)"
+    done
+}
+
+stop() {
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_pid "intake-${SERVICES[i]}"; done
+}
+
+status() {
+    for s in "${SERVICES[@]}"; do
+        if pid_alive "intake-$s"; then
+            printf '  %-16s up    pid %s\n' "intake-$s" "$(cat "$RUN_DIR/intake-$s.pid")"
+        else
+            printf '  %-16s down\n' "intake-$s"
+        fi
+    done
+}
+
+case "${1:-status}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+*) fail "unknown command '$1' (use start, stop or status)" ;;
+esac
