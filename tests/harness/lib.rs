@@ -7,6 +7,7 @@
 //! `infra/local/stack.env`, so `cargo test` works with or without `make`.
 
 mod db;
+pub mod gateway;
 mod mail;
 mod settings;
 

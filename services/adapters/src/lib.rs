@@ -7,6 +7,7 @@ pub mod config;
 pub mod kafka;
 pub mod pg;
 pub mod s3;
+pub mod sealing;
 pub mod shutdown;
 pub mod smtp;
 pub mod telemetry;

@@ -23,6 +23,9 @@ enum Command {
     Topics,
     /// Check that Kafka, S3, PostgreSQL, clamd and SMTP answer.
     Check,
+    /// Print a new age key pair for sealing payloads: the public key goes to
+    /// the gateway's recipients, the secret key to the worker's key ring.
+    Keygen,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -74,6 +77,15 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Check => check::run().await?,
+        Command::Keygen => {
+            use age::secrecy::ExposeSecret;
+            let identity = age::x25519::Identity::generate();
+            println!(
+                "# public key (gateway.recipients): {}",
+                identity.to_public()
+            );
+            println!("{}", identity.to_string().expose_secret());
+        }
     }
     Ok(())
 }

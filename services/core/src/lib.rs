@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod ids;
+pub mod ingest;
 pub mod topics;
 
 pub use ids::{ApplicationId, CustomerNumber, IdError, RequestId};

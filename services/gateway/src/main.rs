@@ -1,37 +1,66 @@
-//! intake-gateway: takes supplements from Securemail and Enter Finland over HTTP.
-//!
-//! Today it prepares its dependencies (migrations, topics, S3 client) and waits; the HTTP ingest arrives with the gateway issue.
+//! intake-gateway: takes supplements from Securemail and Enter Finland over
+//! HTTP, seals them into S3 and produces one event per supplement.
+
+use std::time::Duration;
 
 use anyhow::Context;
+use intake_adapters::kafka::{self, EventProducer};
 use intake_adapters::s3::{ObjectStore, S3Config};
-use intake_adapters::{kafka, pg};
+use intake_adapters::sealing::Recipients;
+use intake_adapters::{pg, telemetry};
 use intake_core::topics;
+use intake_gateway::{App, GatewayConfig, Inner};
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
+    gateway: GatewayConfig,
     kafka: kafka::KafkaConfig,
     s3: S3Config,
     postgres: pg::PostgresConfig,
     #[serde(default)]
-    telemetry: intake_adapters::telemetry::TelemetryConfig,
+    telemetry: telemetry::TelemetryConfig,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
-    let telemetry = intake_adapters::telemetry::init("intake-gateway", &config.telemetry);
-    let _pool = pg::connect_and_migrate(&config.postgres)
+    let telemetry = telemetry::init("intake-gateway", &config.telemetry);
+    let recipients = Recipients::parse(&config.gateway.recipient_keys())
+        .context("invalid gateway.recipients")?;
+    let pool = pg::connect_and_migrate(&config.postgres)
         .await
         .context("failed to prepare PostgreSQL")?;
     kafka::ensure_topics(&config.kafka, &topics::ALL)
         .await
         .context("failed to create Kafka topics")?;
-    let _store = ObjectStore::connect(&config.s3)
+    let store = ObjectStore::connect(&config.s3)
         .await
         .context("failed to configure S3")?;
-    tracing::info!("ready");
-    intake_adapters::shutdown::signal().await;
+    store
+        .ensure_bucket(&config.gateway.inbound_bucket)
+        .await
+        .context("failed to create the inbound bucket")?;
+    let producer =
+        EventProducer::new(&config.kafka).context("failed to create the Kafka producer")?;
+    let listener = tokio::net::TcpListener::bind(config.gateway.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    tracing::info!(listen = %config.gateway.listen, "ready");
+
+    let app = App::new(Inner {
+        config: config.gateway,
+        store,
+        producer: producer.clone(),
+        pool,
+        recipients,
+    });
+    intake_gateway::serve(listener, app, intake_adapters::shutdown::signal())
+        .await
+        .context("server failed")?;
     tracing::info!("shutting down");
+    if let Err(error) = producer.flush(Duration::from_secs(10)) {
+        tracing::warn!(%error, "events still in flight at shutdown");
+    }
     telemetry.shutdown();
     Ok(())
 }

@@ -85,6 +85,13 @@ impl<T: EventData> Event<T> {
         }
     }
 
+    /// Replaces the random id with a derived one, for events that a retry
+    /// must reproduce identically.
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.envelope.id = id;
+        self
+    }
+
     pub fn with_traceparent(mut self, traceparent: Option<String>) -> Self {
         self.envelope.traceparent = traceparent;
         self

@@ -1,0 +1,9 @@
+//! Payload encryption at rest with the age format: sealing to the agency's
+//! X25519 recipients as bytes stream through, and opening with a key ring of
+//! current and previous identities, so keys rotate without downtime.
+
+mod keys;
+mod seal;
+
+pub use keys::{KeyError, KeyRing, Opened, Recipients};
+pub use seal::{Digest, LimitExceeded, seal_stream};

@@ -1,0 +1,115 @@
+//! The two channels' endpoints and what they share.
+
+pub mod enter_finland;
+pub mod securemail;
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use intake_core::events::{Channel, Event, EventData};
+use intake_core::ingest::inbound_event_id;
+use intake_core::topics::TopicSpec;
+use uuid::Uuid;
+
+use crate::App;
+use crate::claims::{self, Claimed};
+use crate::error::ApiError;
+use crate::upload::Uploads;
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The caller's `Idempotency-Key`, if sent.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(value) => match value.to_str() {
+            Ok(key) if !key.trim().is_empty() && key.len() <= 1000 => {
+                Ok(Some(key.trim().to_owned()))
+            }
+            _ => Err(ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 1000 visible ASCII characters",
+            )),
+        },
+    }
+}
+
+/// 202 with the supplement id; a replay says so in a header.
+pub fn accepted(supplement_id: Uuid, replayed: bool) -> Response {
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "supplement_id": supplement_id })),
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Claims the idempotency key, if any, and says what to do.
+pub async fn begin(app: &App, channel: Channel, key: Option<&str>) -> Result<Claimed, ApiError> {
+    match key {
+        None => Ok(Claimed::Proceed(Uuid::now_v7())),
+        Some(key) => claims::claim(&app.pool, channel, key, app.config.claim_stale_after)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.into())),
+    }
+}
+
+/// Publishes the supplement's one event and settles the claim; on any
+/// earlier failure, removes what was stored and releases the claim.
+pub async fn finish<T: EventData>(
+    app: &App,
+    channel: Channel,
+    key: Option<&str>,
+    topic: &TopicSpec,
+    supplement_id: Uuid,
+    uploads: Uploads,
+    built: Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    let published = match built {
+        Ok(data) => {
+            let event = Event::new("/intake/gateway", Utc::now(), data)
+                .with_id(inbound_event_id(supplement_id))
+                .with_traceparent(intake_adapters::telemetry::current_traceparent());
+            app.producer
+                .publish(topic, &event)
+                .await
+                .map(|_| ())
+                .map_err(|e| ApiError::Unavailable(e.into()))
+        }
+        Err(e) => Err(e),
+    };
+    match published {
+        Ok(()) => {
+            if let Some(key) = key {
+                // If this fails the event is out but the claim stays open; a
+                // retry takes over later and produces the same event id.
+                if let Err(error) = claims::accept(&app.pool, channel, key).await {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "could not record an accepted request"
+                    );
+                }
+            }
+            tracing::info!(%supplement_id, ?channel, "supplement accepted");
+            Ok(accepted(supplement_id, false))
+        }
+        Err(error) => {
+            uploads.discard().await;
+            if let Some(key) = key
+                && let Err(release) = claims::release(&app.pool, channel, key).await
+            {
+                tracing::warn!(
+                    error = format!("{release:#}"),
+                    "could not release a failed request's claim"
+                );
+            }
+            Err(error)
+        }
+    }
+}
