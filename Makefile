@@ -30,7 +30,8 @@ test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the re
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
-	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests --bench stack
+	@$(CARGO) build --release --locked -p intake-gateway
+	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests
 
 build: ## Build every binary
 	@$(CARGO) build --workspace --locked

@@ -3,6 +3,7 @@
 //! and broken uploads leave nothing extra behind.
 
 mod enter_finland;
+mod generated;
 mod idempotency;
 mod refusals;
 mod securemail;
