@@ -10,4 +10,5 @@ pub mod s3;
 pub mod sealing;
 pub mod shutdown;
 pub mod smtp;
+pub mod startup;
 pub mod telemetry;

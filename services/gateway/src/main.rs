@@ -8,7 +8,6 @@ use intake_adapters::kafka::{self, EventProducer};
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::sealing::Recipients;
 use intake_adapters::{pg, telemetry};
-use intake_core::topics;
 use intake_gateway::{App, GatewayConfig, Inner};
 
 #[derive(Debug, serde::Deserialize)]
@@ -27,12 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = telemetry::init("intake-gateway", &config.telemetry);
     let recipients = Recipients::parse(&config.gateway.recipient_keys())
         .context("invalid gateway.recipients")?;
-    let pool = pg::connect_and_migrate(&config.postgres)
-        .await
-        .context("failed to prepare PostgreSQL")?;
-    kafka::ensure_topics(&config.kafka, &topics::ALL)
-        .await
-        .context("failed to create Kafka topics")?;
+    let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await
         .context("failed to configure S3")?;

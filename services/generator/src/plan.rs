@@ -356,39 +356,29 @@ impl Planner<'_> {
                 let expected = routed(refused(name, RefusalReason::PasswordProtected));
                 (expected, received, mail_request(transport, &base))
             }
-            Kind::PgpArmoured => {
-                let raw = mail::pgp(
-                    &applicant.email,
-                    AGENCY_MAILBOX,
-                    &base.subject,
-                    &files::pgp_armoured(index as u8),
-                    &message_id,
-                );
+            Kind::PgpArmoured | Kind::SmimeEnveloped => {
+                let (from, subject) = (&applicant.email, &base.subject);
+                let raw = if kind == Kind::PgpArmoured {
+                    mail::pgp(
+                        from,
+                        AGENCY_MAILBOX,
+                        subject,
+                        &files::pgp_armoured(index as u8),
+                        &message_id,
+                    )
+                } else {
+                    mail::smime(
+                        from,
+                        AGENCY_MAILBOX,
+                        subject,
+                        &files::smime_enveloped(index as u8),
+                        &message_id,
+                    )
+                };
                 let expected = Expected::Quarantined {
                     reason: "foreign_encryption".into(),
                 };
-                (
-                    expected,
-                    received,
-                    securemail(Transport::Email, &applicant.email, raw),
-                )
-            }
-            Kind::SmimeEnveloped => {
-                let raw = mail::smime(
-                    &applicant.email,
-                    AGENCY_MAILBOX,
-                    &base.subject,
-                    &files::smime_enveloped(index as u8),
-                    &message_id,
-                );
-                let expected = Expected::Quarantined {
-                    reason: "foreign_encryption".into(),
-                };
-                (
-                    expected,
-                    received,
-                    securemail(Transport::Email, &applicant.email, raw),
-                )
+                (expected, received, securemail(Transport::Email, from, raw))
             }
             Kind::ExactResend | Kind::ResendNewText => match self.originals.pop() {
                 // Resending needs something sent before; until then, send an original.

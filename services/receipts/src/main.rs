@@ -5,7 +5,6 @@
 use anyhow::Context;
 use intake_adapters::smtp::{self, SmtpConfig};
 use intake_adapters::{kafka, pg};
-use intake_core::topics;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -20,12 +19,7 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry);
-    let _pool = pg::connect_and_migrate(&config.postgres)
-        .await
-        .context("failed to prepare PostgreSQL")?;
-    kafka::ensure_topics(&config.kafka, &topics::ALL)
-        .await
-        .context("failed to create Kafka topics")?;
+    let _pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let _mailer = smtp::transport(&config.smtp).context("failed to configure SMTP")?;
     tracing::info!("ready");
     intake_adapters::shutdown::signal().await;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use intake_adapters::clamav::{ClamavConfig, Scanner};
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::{kafka, pg};
-use intake_core::topics;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -22,12 +21,7 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
-    let _pool = pg::connect_and_migrate(&config.postgres)
-        .await
-        .context("failed to prepare PostgreSQL")?;
-    kafka::ensure_topics(&config.kafka, &topics::ALL)
-        .await
-        .context("failed to create Kafka topics")?;
+    let _pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let _store = ObjectStore::connect(&config.s3)
         .await
         .context("failed to configure S3")?;
