@@ -28,6 +28,7 @@ async fn every_kind_of_supplement_lands_whole_or_is_refused_cleanly() {
             seed: 11,
             count: Kind::ALL.len() * 2,
             oversized_bytes: (2 * MIB + 1) as usize,
+            kinds: vec![],
         },
     );
     let tokens = Tokens {

@@ -13,7 +13,7 @@ use intake_adapters::kafka::{EventProducer, KafkaConfig};
 use intake_core::events::Event;
 use intake_core::topics;
 use intake_generator::manifest::Expected;
-use intake_generator::plan::{Options, plan};
+use intake_generator::plan::{Kind, Options, plan};
 use intake_generator::population::Population;
 use intake_generator::send::{Tokens, send};
 
@@ -49,12 +49,26 @@ struct Args {
     /// Size of the oversized file: just over the gateway's per-file limit.
     #[arg(long, default_value_t = 400 * 1024 * 1024 + 1)]
     oversized_bytes: usize,
+    /// Kinds to mix, comma-separated (e.g. mail_no_id,eicar_plain); all by default.
+    #[arg(long, value_delimiter = ',', value_parser = parse_kind)]
+    kinds: Vec<Kind>,
     /// Where to write the manifest of expected outcomes.
     #[arg(long, default_value = "target/generated/manifest.jsonl")]
     manifest: std::path::PathBuf,
     /// Do not publish the applications to the registry topic.
     #[arg(long)]
     no_registry: bool,
+}
+
+fn parse_kind(name: &str) -> Result<Kind, String> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
+        let known: Vec<String> = Kind::ALL
+            .iter()
+            .filter_map(|k| serde_json::to_value(k).ok())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        format!("unknown kind {name:?}; known: {}", known.join(", "))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -86,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
             seed: args.seed,
             count: args.supplements,
             oversized_bytes: args.oversized_bytes,
+            kinds: args.kinds,
         },
     );
     if let Some(dir) = args.manifest.parent() {

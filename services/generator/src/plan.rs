@@ -32,7 +32,7 @@ pub enum Kind {
     MailLatin1,
     EicarPlain,
     EicarInZip,
-    PdfJavaScript,
+    PdfJavascript,
     PdfLaunch,
     PasswordPdf,
     PasswordZip,
@@ -60,7 +60,7 @@ impl Kind {
         Kind::MailLatin1,
         Kind::EicarPlain,
         Kind::EicarInZip,
-        Kind::PdfJavaScript,
+        Kind::PdfJavascript,
         Kind::PdfLaunch,
         Kind::PasswordPdf,
         Kind::PasswordZip,
@@ -100,11 +100,14 @@ pub struct Options {
     /// Size of the file in the `Oversized` kind: just over the gateway's
     /// per-file limit.
     pub oversized_bytes: usize,
+    /// The kinds to mix, each once per round; empty means all of them.
+    pub kinds: Vec<Kind>,
 }
 
-/// `count` supplements; every kind appears once in each run of
-/// `Kind::ALL.len()` (in shuffled order), so any count of at least that
-/// covers them all.
+/// `count` supplements; every chosen kind appears once in each round (in
+/// shuffled order), so a count of at least one round covers them all.
+/// Resends need an earlier original to resend: until one was planned, a
+/// resend becomes an original.
 pub fn plan(population: &Population, options: &Options) -> Vec<Supplement> {
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x5eed);
     let mut planner = Planner {
@@ -116,7 +119,11 @@ pub fn plan(population: &Population, options: &Options) -> Vec<Supplement> {
     (0..options.count)
         .map(|index| {
             if kinds.is_empty() {
-                kinds = Kind::ALL.to_vec();
+                kinds = if options.kinds.is_empty() {
+                    Kind::ALL.to_vec()
+                } else {
+                    options.kinds.clone()
+                };
                 kinds.shuffle(&mut rng);
             }
             let kind = kinds.pop().expect("refilled above");
@@ -325,8 +332,8 @@ impl Planner<'_> {
                 let expected = routed(refused(name, RefusalReason::Infected));
                 (expected, received, mail_request(transport, &base))
             }
-            Kind::PdfJavaScript | Kind::PdfLaunch => {
-                let action = if kind == Kind::PdfJavaScript {
+            Kind::PdfJavascript | Kind::PdfLaunch => {
+                let action = if kind == Kind::PdfJavascript {
                     PdfAction::JavaScript
                 } else {
                     PdfAction::Launch
@@ -514,6 +521,7 @@ mod tests {
                 seed,
                 count,
                 oversized_bytes: 2048,
+                kinds: vec![],
             },
         );
         (population, supplements)
@@ -533,6 +541,29 @@ mod tests {
                 .iter()
                 .filter(|k| !kinds.contains(k))
                 .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_chosen_mix_is_kept() {
+        let population = Population::generate(9, 20);
+        let kinds = vec![Kind::MailNoId, Kind::EnterFinlandSubmission];
+        let supplements = plan(
+            &population,
+            &Options {
+                seed: 9,
+                count: 10,
+                oversized_bytes: 1,
+                kinds: kinds.clone(),
+            },
+        );
+        assert!(supplements.iter().all(|s| kinds.contains(&s.entry.kind)));
+        assert_eq!(
+            supplements
+                .iter()
+                .filter(|s| s.entry.kind == Kind::MailNoId)
+                .count(),
+            5
         );
     }
 

@@ -49,9 +49,13 @@ pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
 }
 
 /// Applies pending migrations. Safe to run from several services at once:
-/// sqlx serialises them with an advisory lock.
+/// sqlx serialises them with an advisory lock. Migrations this binary does
+/// not know are tolerated, so that during a rolling deploy an older replica
+/// still starts after a newer one migrated (migrations are additive).
 pub async fn migrate(pool: &PgPool) -> Result<(), PgError> {
-    MIGRATOR.run(pool).await?;
+    let mut migrator = sqlx::migrate!("../../migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await?;
     Ok(())
 }
 
