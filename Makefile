@@ -18,13 +18,16 @@ help: ## Show the targets
 prereqs: ## Check Rust and install the Debian build tools
 	@bash $(LOCAL)/prereqs.sh
 
-run: prereqs stack-up build ## Start the local stack and every intake service, then check them
+run: prereqs stack-up build ## Start the stack and every service, check them, send generated supplements
 	@$(WITH_ENV) target/debug/intake migrate
 	@$(WITH_ENV) target/debug/intake topics
 	@$(WITH_ENV) bash $(LOCAL)/services.sh start
 	@$(WITH_ENV) target/debug/intake check
+	@$(WITH_ENV) target/debug/intake-generate --supplements 48 --manifest target/generated/manifest.jsonl
 	@echo
-	@echo "intake is running on the local stack. Logs: .stack/logs/. Status: make stack-status. Stop: make stack-down."
+	@echo "intake is running on the local stack: 48 generated supplements went through the gateway"
+	@echo "into Kafka and S3; their expected outcomes are in target/generated/manifest.jsonl."
+	@echo "Logs: .stack/logs/. Status: make stack-status. Stop: make stack-down."
 
 test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the real stack)
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
