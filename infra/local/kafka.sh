@@ -4,10 +4,7 @@
 
 kafka_up() {
     local log="$LOG_DIR/kafka.log" dir="$STACK_DIR/kafka"
-    if pid_alive kafka && port_open "$STACK_KAFKA_PORT"; then
-        say "kafka: already running"
-        return
-    fi
+    already_running kafka "$STACK_KAFKA_PORT" && return
     local tansu
     tansu=$(cargo_tool tansu "$STACK_TANSU_VERSION" tansu "11-15 min" --features dynostore,libsql)
     ensure_port_free kafka "$STACK_KAFKA_PORT"

@@ -85,6 +85,16 @@ spawn() {
     WAIT_PID=$!
 }
 
+# True (and says so) when the stack's own process already serves the port.
+already_running() {
+    local name=$1 port=$2
+    if pid_alive "$name" && port_open "$port"; then
+        say "$name: already running"
+        return 0
+    fi
+    return 1
+}
+
 stop_pid() {
     local name=$1 pidfile="$RUN_DIR/$1.pid"
     if pid_alive "$name"; then

@@ -3,10 +3,7 @@
 
 s3_up() {
     local log="$LOG_DIR/s3.log" dir="$STACK_DIR/s3"
-    if pid_alive s3 && port_open "$STACK_S3_PORT"; then
-        say "s3: already running"
-        return
-    fi
+    already_running s3 "$STACK_S3_PORT" && return
     local s3s
     s3s=$(cargo_tool s3s-fs "$STACK_S3S_FS_VERSION" s3s-fs "about 2 min" --features binary)
     ensure_port_free s3 "$STACK_S3_PORT"

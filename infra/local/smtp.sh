@@ -3,10 +3,7 @@
 
 smtp_up() {
     local log="$LOG_DIR/smtp.log" venv="$TOOLS_DIR/smtp-venv-$STACK_AIOSMTPD_VERSION"
-    if pid_alive smtp && port_open "$STACK_SMTP_PORT"; then
-        say "smtp: already running"
-        return
-    fi
+    already_running smtp "$STACK_SMTP_PORT" && return
     if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
         command -v python3 >/dev/null || apt_install python3
         if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then

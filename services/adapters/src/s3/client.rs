@@ -67,6 +67,27 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// Size and hash of what has been read so far.
+#[derive(Default)]
+struct Tally {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Tally {
+    fn add(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    fn stored(self) -> Stored {
+        Stored {
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ObjectStore {
     client: Client,
@@ -137,11 +158,9 @@ impl ObjectStore {
         key: &str,
         mut body: impl AsyncRead + Unpin,
     ) -> Result<Stored, S3Error> {
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
+        let mut tally = Tally::default();
         let first = self.read_part(bucket, key, &mut body).await?;
-        hasher.update(&first);
-        size += first.len() as u64;
+        tally.add(&first);
         if first.len() < self.part_size {
             self.client
                 .put_object()
@@ -151,10 +170,7 @@ impl ObjectStore {
                 .send()
                 .await
                 .map_err(|e| S3Error::request("PutObject", bucket, key, e))?;
-            return Ok(Stored {
-                size,
-                sha256: hex::encode(hasher.finalize()),
-            });
+            return Ok(tally.stored());
         }
         let upload = self
             .client
@@ -166,15 +182,7 @@ impl ObjectStore {
             .map_err(|e| S3Error::request("CreateMultipartUpload", bucket, key, e))?;
         let upload_id = upload.upload_id().unwrap_or_default().to_owned();
         let result = self
-            .upload_parts(
-                bucket,
-                key,
-                &upload_id,
-                first,
-                &mut body,
-                &mut hasher,
-                &mut size,
-            )
+            .upload_parts(bucket, key, &upload_id, first, &mut body, &mut tally)
             .await;
         match result {
             Ok(parts) => {
@@ -191,10 +199,7 @@ impl ObjectStore {
                     .send()
                     .await
                     .map_err(|e| S3Error::request("CompleteMultipartUpload", bucket, key, e))?;
-                Ok(Stored {
-                    size,
-                    sha256: hex::encode(hasher.finalize()),
-                })
+                Ok(tally.stored())
             }
             Err(err) => {
                 if let Err(abort) = self
@@ -213,7 +218,6 @@ impl ObjectStore {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn upload_parts(
         &self,
         bucket: &str,
@@ -221,8 +225,7 @@ impl ObjectStore {
         upload_id: &str,
         first: BytesMut,
         body: &mut (impl AsyncRead + Unpin),
-        hasher: &mut Sha256,
-        size: &mut u64,
+        tally: &mut Tally,
     ) -> Result<Vec<CompletedPart>, S3Error> {
         let mut parts = Vec::new();
         let mut chunk = first;
@@ -250,8 +253,7 @@ impl ObjectStore {
             if chunk.is_empty() {
                 return Ok(parts);
             }
-            hasher.update(&chunk);
-            *size += chunk.len() as u64;
+            tally.add(&chunk);
         }
     }
 
