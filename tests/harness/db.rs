@@ -2,7 +2,6 @@
 //! share rows. Names carry the creating process's pid; databases of
 //! processes that are gone are dropped the next time tests run.
 
-use intake_adapters::pg::MIGRATOR;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Executor, PgPool};
 use tokio::sync::OnceCell;
@@ -39,8 +38,8 @@ impl TestDb {
             .connect_with(admin_options.database(&name))
             .await
             .expect("connect to test database");
-        MIGRATOR
-            .run(&pool)
+        // The same path the services take at start.
+        intake_adapters::pg::migrate(&pool)
             .await
             .expect("migrations apply to an empty database");
         Self { pool, name }

@@ -9,7 +9,13 @@ use sqlx::PgPool;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::PgPoolOptions;
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+/// The migrations, embedded at build time. Migrations this binary does not
+/// know are tolerated, so that during a rolling deploy an older replica
+/// still starts after a newer one migrated (migrations are additive).
+pub static MIGRATOR: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("../../migrations")
+};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,13 +55,9 @@ pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
 }
 
 /// Applies pending migrations. Safe to run from several services at once:
-/// sqlx serialises them with an advisory lock. Migrations this binary does
-/// not know are tolerated, so that during a rolling deploy an older replica
-/// still starts after a newer one migrated (migrations are additive).
+/// sqlx serialises them with an advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), PgError> {
-    let mut migrator = sqlx::migrate!("../../migrations");
-    migrator.set_ignore_missing(true);
-    migrator.run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
 }
 
