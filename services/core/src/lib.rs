@@ -2,6 +2,7 @@
 //! the topic catalogue, and (as the pipeline grows) the pure decisions the
 //! services carry out.
 
+pub mod decide;
 pub mod events;
 pub mod ids;
 pub mod ingest;

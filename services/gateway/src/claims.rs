@@ -27,22 +27,32 @@ fn channel_name(channel: Channel) -> &'static str {
     }
 }
 
+/// When the request arrived, and the application if the channel says.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub arrived_at: DateTime<Utc>,
+    pub application_id: Option<&'a str>,
+}
+
 pub async fn claim(
     pool: &PgPool,
     channel: Channel,
     key: &str,
+    arrival: Arrival<'_>,
     stale_after: Duration,
 ) -> Result<Claimed, sqlx::Error> {
     let fresh = Uuid::now_v7();
     let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into ingest_claims (channel, idempotency_key, supplement_id, state)
-         values ($1, $2, $3, 'in_progress')
+        "insert into ingest_claims (channel, idempotency_key, supplement_id, state, arrived_at, application_id)
+         values ($1, $2, $3, 'in_progress', $4, $5)
          on conflict (channel, idempotency_key) do nothing
          returning supplement_id",
     )
     .bind(channel_name(channel))
     .bind(key)
     .bind(fresh)
+    .bind(arrival.arrived_at)
+    .bind(arrival.application_id)
     .fetch_optional(pool)
     .await?;
     if let Some(id) = inserted {
@@ -75,12 +85,13 @@ pub async fn claim(
         ClaimDecision::TakeOver { supplement_id } => {
             // Only one of several retries may take over.
             let taken = sqlx::query(
-                "update ingest_claims set claimed_at = now()
+                "update ingest_claims set claimed_at = now(), arrived_at = $4
                  where channel = $1 and idempotency_key = $2 and state = 'in_progress' and claimed_at = $3",
             )
             .bind(channel_name(channel))
             .bind(key)
             .bind(claimed_at)
+            .bind(arrival.arrived_at)
             .execute(pool)
             .await?;
             if taken.rows_affected() == 1 {

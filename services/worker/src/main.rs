@@ -1,11 +1,11 @@
-//! intake-worker: decrypts, inspects, scans, matches, deduplicates and routes supplements.
-//!
-//! Today it prepares its dependencies and checks clamd answers; the pipeline arrives with the worker issue.
+//! intake-worker: see the library for the pipeline; this binary wires it
+//! to its configuration and runs it until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
 use intake_adapters::clamav::{ClamavConfig, Scanner};
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::{kafka, pg};
+use intake_worker::config::WorkerConfig;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -13,6 +13,7 @@ struct Config {
     s3: S3Config,
     postgres: pg::PostgresConfig,
     clamav: ClamavConfig,
+    worker: WorkerConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
 }
@@ -21,16 +22,29 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
-    let _pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
-    let _store = ObjectStore::connect(&config.s3)
+    let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
+    let store = ObjectStore::connect(&config.s3)
         .await
         .context("failed to configure S3")?;
     let scanner = Scanner::new(&config.clamav);
-    let version = scanner.version().await.context("clamd does not answer")?;
-    tracing::info!(clamd = %version, "scanner answers");
+    match scanner.version().await {
+        Ok(version) => tracing::info!(clamd = %version, "scanner answers"),
+        // Not fatal: every scan waits for clamd anyway (fail closed).
+        Err(error) => tracing::warn!(error = format!("{error:#}"), "clamd does not answer yet"),
+    }
+    let worker = intake_worker::Worker::start(intake_worker::Parts {
+        kafka: config.kafka,
+        pool,
+        store,
+        scanner,
+        config: config.worker,
+    })
+    .await?;
     tracing::info!("ready");
-    intake_adapters::shutdown::signal().await;
-    tracing::info!("shutting down");
+    tokio::select! {
+        () = intake_adapters::shutdown::signal() => tracing::info!("shutting down"),
+        result = worker.finished() => result.context("the worker stopped")?,
+    }
     telemetry.shutdown();
     Ok(())
 }

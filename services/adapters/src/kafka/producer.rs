@@ -61,6 +61,36 @@ impl EventProducer {
             })
     }
 
+    /// Sends an already-encoded record (an outbox row, a dead letter) to a
+    /// full topic name.
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        key: &str,
+        headers: &[(&str, &[u8])],
+        payload: &[u8],
+    ) -> Result<(i32, i64), PublishError> {
+        let mut owned = rdkafka::message::OwnedHeaders::new_with_capacity(headers.len());
+        for (name, value) in headers {
+            owned = owned.insert(rdkafka::message::Header {
+                key: name,
+                value: Some(*value),
+            });
+        }
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(owned);
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map(|delivery| (delivery.partition, delivery.offset))
+            .map_err(|(source, _)| PublishError::Send {
+                topic: topic.to_owned(),
+                source,
+            })
+    }
+
     /// Waits for everything in flight, e.g. before shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)

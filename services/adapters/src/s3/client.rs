@@ -337,6 +337,20 @@ impl ObjectStore {
         Ok(keys)
     }
 
+    /// Copies an object by streaming it through this process (one part in
+    /// memory at a time), which works on every S3 implementation and
+    /// across buckets with different owners.
+    pub async fn copy(
+        &self,
+        from_bucket: &str,
+        from_key: &str,
+        to_bucket: &str,
+        to_key: &str,
+    ) -> Result<Stored, S3Error> {
+        let body = self.get_stream(from_bucket, from_key).await?;
+        self.put_stream(to_bucket, to_key, body).await
+    }
+
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
         self.client
             .delete_object()

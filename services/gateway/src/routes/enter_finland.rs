@@ -58,7 +58,15 @@ pub async fn receive(
     let submission = parse_submission(&read_metadata(first).await?).map_err(ApiError::Invalid)?;
 
     let key = idempotency_key(&headers)?.unwrap_or_else(|| submission.submission_id.clone());
-    let supplement_id = match begin(&app, Channel::EnterFinland, Some(&key)).await? {
+    let supplement_id = match begin(
+        &app,
+        Channel::EnterFinland,
+        &key,
+        arrived_at,
+        Some(submission.application_id.as_str()),
+    )
+    .await?
+    {
         Claimed::Proceed(id) => id,
         Claimed::Replay(id) => return Ok(accepted(id, true)),
         Claimed::Busy => return Err(ApiError::Busy),

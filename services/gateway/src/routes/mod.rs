@@ -6,7 +6,7 @@ pub mod securemail;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use intake_core::events::{Channel, Event, EventData};
 use intake_core::ingest::inbound_event_id;
 use intake_core::topics::TopicSpec;
@@ -50,14 +50,29 @@ pub fn accepted(supplement_id: Uuid, replayed: bool) -> Response {
     response
 }
 
-/// Claims the idempotency key, if any, and says what to do.
-pub async fn begin(app: &App, channel: Channel, key: Option<&str>) -> Result<Claimed, ApiError> {
-    match key {
-        None => Ok(Claimed::Proceed(Uuid::now_v7())),
-        Some(key) => claims::claim(&app.pool, channel, key, app.config.claim_stale_after)
-            .await
-            .map_err(|e| ApiError::Unavailable(e.into())),
-    }
+/// Claims the idempotency key and says what to do. The claim also records
+/// the arrival (and the application, when the channel names it) for the
+/// worker's ordering.
+pub async fn begin(
+    app: &App,
+    channel: Channel,
+    key: &str,
+    arrived_at: DateTime<Utc>,
+    application_id: Option<&str>,
+) -> Result<Claimed, ApiError> {
+    let arrival = claims::Arrival {
+        arrived_at,
+        application_id,
+    };
+    claims::claim(
+        &app.pool,
+        channel,
+        key,
+        arrival,
+        app.config.claim_stale_after,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(e.into()))
 }
 
 /// Publishes the supplement's one event and settles the claim; on any

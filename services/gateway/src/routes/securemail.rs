@@ -107,8 +107,12 @@ pub async fn receive(
 
     // The caller's key, else the message's own Message-ID: Securemail
     // retrying a delivery resends the same message.
-    let key = idempotency_key(&headers)?.or_else(|| mail.message_id.clone());
-    let supplement_id = match begin(&app, Channel::Securemail, key.as_deref()).await? {
+    // Without either, a key of its own: every arrival is claimed, since
+    // the claim is also the record that orders arrivals (see the worker).
+    let key = idempotency_key(&headers)?
+        .or_else(|| mail.message_id.clone())
+        .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::now_v7()));
+    let supplement_id = match begin(&app, Channel::Securemail, &key, arrived_at, None).await? {
         Claimed::Proceed(id) => id,
         Claimed::Replay(id) => return Ok(accepted(id, true)),
         Claimed::Busy => return Err(ApiError::Busy),
@@ -132,7 +136,7 @@ pub async fn receive(
     finish(
         &app,
         Channel::Securemail,
-        key.as_deref(),
+        Some(&key),
         &topics::SECUREMAIL,
         supplement_id,
         uploads,

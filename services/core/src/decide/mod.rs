@@ -1,0 +1,21 @@
+//! The worker's decisions, each a pure function of what it was given:
+//! which identifiers a text names, which application a supplement joins,
+//! whether a part may reach a caseworker, whether it repeats an earlier
+//! one, when its turn in the application's queue has come, and the
+//! derived ids that make every effect repeatable.
+
+mod classify;
+mod derived;
+mod fingerprint;
+mod identifiers;
+mod matching;
+mod offsets;
+mod release;
+
+pub use classify::{Finding, PartVerdict, classify};
+pub use derived::{outbox_event_id, receipt_id, receipt_reference};
+pub use fingerprint::{Fingerprints, fingerprints, normalise_text};
+pub use identifiers::{Identifiers, extract_identifiers};
+pub use matching::{Candidate, Decision, Explicit, match_supplement};
+pub use offsets::OffsetTracker;
+pub use release::{Blocker, Held, Release, release};

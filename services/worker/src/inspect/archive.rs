@@ -1,0 +1,197 @@
+//! ZIP archives expanded under a budget: entries, total size, compression
+//! ratio and nesting depth are capped before anything is decompressed, so
+//! a zip bomb costs a refusal, not the worker. Members are sniffed like any
+//! file; the virus scanner sees the archive whole (clamd unpacks it too).
+
+use std::io::{Cursor, Read};
+
+use intake_core::decide::Finding;
+
+use super::sniff;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ZipBudget {
+    pub max_entries: usize,
+    pub max_total_bytes: u64,
+    /// Uncompressed over compressed, per entry.
+    pub max_ratio: u64,
+    pub max_depth: usize,
+}
+
+pub fn inspect_zip(bytes: &[u8], budget: ZipBudget) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut total = 0u64;
+    walk(bytes, budget, 0, &mut total, &mut findings);
+    findings.sort_by_key(|f| format!("{f:?}"));
+    findings.dedup();
+    findings
+}
+
+fn walk(bytes: &[u8], budget: ZipBudget, depth: usize, total: &mut u64, out: &mut Vec<Finding>) {
+    let malformed = |detail: String| Finding::Malformed { detail };
+    if depth > budget.max_depth {
+        out.push(malformed(format!(
+            "archives nested deeper than {}",
+            budget.max_depth
+        )));
+        return;
+    }
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        Err(e) => {
+            out.push(malformed(format!("ZIP does not open: {e}")));
+            return;
+        }
+    };
+    if archive.len() > budget.max_entries {
+        out.push(malformed(format!(
+            "ZIP has {} entries, over {}",
+            archive.len(),
+            budget.max_entries
+        )));
+        return;
+    }
+    for index in 0..archive.len() {
+        let (name, size, encrypted, is_dir) = match archive.by_index_raw(index) {
+            Ok(entry) => (
+                entry.name().map(|n| n.into_owned()).unwrap_or_default(),
+                entry.size(),
+                entry.encrypted(),
+                entry.is_dir(),
+            ),
+            Err(e) => {
+                out.push(malformed(format!("ZIP entry {index} unreadable: {e}")));
+                return;
+            }
+        };
+        if encrypted {
+            out.push(Finding::PasswordProtected {
+                what: "ZIP".to_owned(),
+            });
+            continue;
+        }
+        if is_dir {
+            continue;
+        }
+        let compressed = archive
+            .by_index_raw(index)
+            .map(|e| e.compressed_size())
+            .unwrap_or(0);
+        *total = total.saturating_add(size);
+        if *total > budget.max_total_bytes
+            || size > budget.max_ratio.saturating_mul(compressed.max(1))
+        {
+            out.push(malformed(
+                "ZIP expands beyond the inspection budget".to_owned(),
+            ));
+            return;
+        }
+        let mut member = Vec::with_capacity(size as usize);
+        // Read one byte past the declared size: a lying header is caught.
+        let read = archive
+            .by_index(index)
+            .and_then(|entry| Ok(entry.take(size + 1).read_to_end(&mut member)?));
+        if let Err(e) = read {
+            out.push(malformed(format!(
+                "ZIP entry {name:?} does not expand: {e}"
+            )));
+            continue;
+        }
+        if member.len() as u64 > size {
+            out.push(malformed(format!(
+                "ZIP entry {name:?} is larger than declared"
+            )));
+            return;
+        }
+        let head = &member[..member.len().min(sniff::HEAD_BYTES)];
+        let detected = sniff::detect_type(head);
+        for finding in sniff::findings(&name, &detected, head, &[]) {
+            match finding {
+                Finding::ActiveContent { detail } => out.push(Finding::ActiveContent {
+                    detail: format!("{detail} inside the archive"),
+                }),
+                f @ (Finding::ForeignEncryption { .. } | Finding::PasswordProtected { .. }) => {
+                    out.push(f)
+                }
+                _ => {}
+            }
+        }
+        if detected == "application/zip" {
+            walk(&member, budget, depth + 1, total, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use intake_generator::files;
+
+    use super::*;
+
+    const BUDGET: ZipBudget = ZipBudget {
+        max_entries: 10,
+        max_total_bytes: 1 << 20,
+        max_ratio: 100,
+        max_depth: 2,
+    };
+
+    #[test]
+    fn a_plain_archive_of_documents_is_fine() {
+        let zip = files::zip(&[("a.pdf", b"%PDF-1.4 x"), ("b.txt", b"hello")], None);
+        assert_eq!(inspect_zip(&zip, BUDGET), vec![]);
+    }
+
+    #[test]
+    fn a_password_is_found_without_expanding() {
+        let zip = files::zip(&[("palkat.pdf", b"%PDF-1.4")], Some("salasana"));
+        assert_eq!(
+            inspect_zip(&zip, BUDGET),
+            vec![Finding::PasswordProtected { what: "ZIP".into() }]
+        );
+    }
+
+    #[test]
+    fn an_executable_inside_is_active_content() {
+        let zip = files::zip(&[("eicar.com", files::EICAR)], None);
+        assert!(matches!(
+            inspect_zip(&zip, BUDGET).as_slice(),
+            [Finding::ActiveContent { .. }]
+        ));
+    }
+
+    #[test]
+    fn a_bomb_is_refused_by_ratio() {
+        let zeros = vec![0u8; 512 * 1024];
+        let zip = files::zip(&[("zeros.txt", &zeros)], None);
+        assert!(matches!(
+            inspect_zip(&zip, BUDGET).as_slice(),
+            [Finding::Malformed { detail }] if detail.contains("budget")
+        ));
+    }
+
+    #[test]
+    fn too_many_entries_and_too_deep_nesting_are_refused() {
+        let names: Vec<String> = (0..11).map(|i| format!("{i}.txt")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        assert!(matches!(
+            inspect_zip(&files::zip(&entries, None), BUDGET).as_slice(),
+            [Finding::Malformed { .. }]
+        ));
+        let mut nested = files::zip(&[("x.txt", b"x")], None);
+        for _ in 0..4 {
+            nested = files::zip(&[("inner.zip", &nested)], None);
+        }
+        assert!(matches!(
+            inspect_zip(&nested, BUDGET).as_slice(),
+            [Finding::Malformed { detail }] if detail.contains("nested")
+        ));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        assert!(matches!(
+            inspect_zip(b"PK\x03\x04 broken", BUDGET).as_slice(),
+            [Finding::Malformed { .. }]
+        ));
+    }
+}

@@ -1,0 +1,336 @@
+//! Unpacking a decrypted e-mail into its texts and files with `mailparse`:
+//! nested multiparts and forwarded messages, transfer encodings, charsets,
+//! RFC 2047/2231 encoded names. Limits keep a crafted message from taking
+//! the worker's memory or stack.
+
+use intake_core::events::{Language, MailSignals};
+use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
+
+#[derive(Debug, Clone, Copy)]
+pub struct MimeLimits {
+    pub max_parts: usize,
+    pub max_depth: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MimeError {
+    #[error("the message is not parseable MIME: {0}")]
+    Unparseable(String),
+    #[error("the message has more than {0} parts")]
+    TooManyParts(usize),
+    #[error("the message nests deeper than {0} levels")]
+    TooDeep(usize),
+}
+
+/// A file found in the message, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFile {
+    pub filename: String,
+    pub declared_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unpacked {
+    pub subject: String,
+    /// The From header's address, lower-cased.
+    pub from: Option<String>,
+    /// Plain-text bodies, decoded to UTF-8, in order.
+    pub text: String,
+    /// HTML bodies reduced to their text.
+    pub html_text: String,
+    pub files: Vec<MailFile>,
+    pub language: Option<Language>,
+    pub signals: MailSignals,
+    /// The whole message is encrypted for someone else (PGP/MIME, S/MIME).
+    pub encrypted_as: Option<&'static str>,
+}
+
+pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
+    let mail = mailparse::parse_mail(raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
+    let headers = mail.get_headers();
+    let mut out = Unpacked {
+        subject: headers.get_first_value("Subject").unwrap_or_default(),
+        from: headers
+            .get_first_value("From")
+            .and_then(|from| mailparse::addrparse(&from).ok())
+            .and_then(|list| list.extract_single_info())
+            .map(|info| info.addr.to_lowercase()),
+        language: headers
+            .get_first_value("Content-Language")
+            .and_then(|l| language(&l)),
+        signals: MailSignals {
+            auto_submitted: headers.get_first_value("Auto-Submitted"),
+            precedence: headers.get_first_value("Precedence"),
+            has_list_id: headers.get_first_header("List-Id").is_some(),
+            empty_return_path: headers
+                .get_first_value("Return-Path")
+                .is_some_and(|p| p.trim() == "<>"),
+            message_id: headers
+                .get_first_value("Message-ID")
+                .map(|m| m.trim().to_owned()),
+        },
+        encrypted_as: whole_message_encryption(&mail),
+        ..Unpacked::default()
+    };
+    if out.encrypted_as.is_none() {
+        let mut count = 0;
+        walk(&mail, 0, limits, &mut count, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn whole_message_encryption(mail: &ParsedMail<'_>) -> Option<&'static str> {
+    let ctype = &mail.ctype;
+    match ctype.mimetype.as_str() {
+        "multipart/encrypted" => Some("PGP/MIME"),
+        "application/pkcs7-mime" | "application/x-pkcs7-mime"
+            if !ctype
+                .params
+                .get("smime-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("signed-data")) =>
+        {
+            Some("S/MIME")
+        }
+        _ => None,
+    }
+}
+
+fn walk(
+    part: &ParsedMail<'_>,
+    depth: usize,
+    limits: MimeLimits,
+    count: &mut usize,
+    out: &mut Unpacked,
+) -> Result<(), MimeError> {
+    if depth > limits.max_depth {
+        return Err(MimeError::TooDeep(limits.max_depth));
+    }
+    *count += 1;
+    if *count > limits.max_parts {
+        return Err(MimeError::TooManyParts(limits.max_parts));
+    }
+    if !part.subparts.is_empty() {
+        for sub in &part.subparts {
+            walk(sub, depth + 1, limits, count, out)?;
+        }
+        return Ok(());
+    }
+    let mimetype = part.ctype.mimetype.to_lowercase();
+    let disposition = part.get_content_disposition();
+    let filename = disposition
+        .params
+        .get("filename")
+        .or_else(|| part.ctype.params.get("name"))
+        .cloned();
+    let is_attachment = disposition.disposition == DispositionType::Attachment;
+    let body_error = |e: mailparse::MailParseError| MimeError::Unparseable(e.to_string());
+
+    if mimetype == "message/rfc822" && !is_attachment {
+        // A forwarded message: its texts and files are the applicant's too.
+        let raw = part.get_body_raw().map_err(body_error)?;
+        let inner =
+            mailparse::parse_mail(&raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
+        return walk(&inner, depth + 1, limits, count, out);
+    }
+    if filename.is_none() && !is_attachment {
+        match mimetype.as_str() {
+            "text/plain" => {
+                push_text(&mut out.text, &part.get_body().map_err(body_error)?);
+                return Ok(());
+            }
+            "text/html" => {
+                push_text(
+                    &mut out.html_text,
+                    &html_text(&part.get_body().map_err(body_error)?),
+                );
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    let bytes = part.get_body_raw().map_err(body_error)?;
+    let filename = filename.unwrap_or_else(|| format!("part-{}", out.files.len() + 1));
+    out.files.push(MailFile {
+        filename,
+        declared_type: mimetype,
+        bytes,
+    });
+    Ok(())
+}
+
+fn push_text(into: &mut String, text: &str) {
+    if !into.is_empty() {
+        into.push('\n');
+    }
+    into.push_str(text.trim_end());
+}
+
+fn language(header: &str) -> Option<Language> {
+    let primary = header.split([',', '-', '_']).next()?.trim().to_lowercase();
+    match primary.as_str() {
+        "fi" => Some(Language::Fi),
+        "sv" => Some(Language::Sv),
+        "en" => Some(Language::En),
+        _ => None,
+    }
+}
+
+/// The readable text of an HTML body: tags dropped, script and style
+/// contents skipped, the common entities decoded. Good enough to find ids
+/// in; caseworkers see the original.
+pub fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let lower = after.as_bytes()[..after.len().min(8)].to_ascii_lowercase();
+        let skip_to = if lower.starts_with(b"<script") {
+            after.to_ascii_lowercase().find("</script>").map(|i| i + 9)
+        } else if lower.starts_with(b"<style") {
+            after.to_ascii_lowercase().find("</style>").map(|i| i + 8)
+        } else {
+            after.find('>').map(|i| i + 1)
+        };
+        match skip_to {
+            Some(end) => {
+                out.push(' ');
+                rest = &after[end..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: MimeLimits = MimeLimits {
+        max_parts: 20,
+        max_depth: 4,
+    };
+
+    fn multipart(boundary: &str, parts: &[String]) -> String {
+        let mut body = String::new();
+        for p in parts {
+            body.push_str(&format!("--{boundary}\r\n{p}\r\n"));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        body
+    }
+
+    #[test]
+    fn texts_files_charsets_and_encoded_names() {
+        let parts = [
+            "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHyv=E4=E4 p=E4iv=E4=E4".to_owned(),
+            "Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hakemus <b>MIG</b>&nbsp;x</p><script>evil()</script>".to_owned(),
+            "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''selvitys%20%C3%84%C3%96.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=".to_owned(),
+        ];
+        let raw = format!(
+            "From: Matti <Matti@Example.org>\r\nSubject: =?utf-8?q?Lis=C3=A4selvitys?=\r\nContent-Language: fi-FI\r\nMessage-ID: <a@b>\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n{}",
+            multipart("b1", &parts)
+        );
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.subject, "Lisäselvitys");
+        assert_eq!(out.from.as_deref(), Some("matti@example.org"));
+        assert_eq!(out.text, "Hyvää päivää");
+        assert!(
+            out.html_text.contains("Hakemus  MIG  x"),
+            "{:?}",
+            out.html_text
+        );
+        assert!(!out.html_text.contains("evil"));
+        assert_eq!(out.language, Some(Language::Fi));
+        assert_eq!(out.signals.message_id.as_deref(), Some("<a@b>"));
+        assert_eq!(out.files.len(), 1);
+        assert_eq!(out.files[0].filename, "selvitys ÄÖ.pdf");
+        assert_eq!(out.files[0].declared_type, "application/pdf");
+        assert_eq!(out.files[0].bytes, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn a_forwarded_message_is_opened() {
+        let inner = "Subject: inner\r\nContent-Type: text/plain\r\n\r\nMIG inside";
+        let parts = [
+            "Content-Type: text/plain\r\n\r\nsee below".to_owned(),
+            format!("Content-Type: message/rfc822\r\n\r\n{inner}"),
+        ];
+        let raw = format!(
+            "Subject: Fwd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n{}",
+            multipart("b", &parts)
+        );
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.text, "see below\nMIG inside");
+    }
+
+    #[test]
+    fn loop_and_bounce_signals_are_read() {
+        let raw = "Subject: Out of office\r\nAuto-Submitted: auto-replied\r\nPrecedence: bulk\r\nList-Id: <x.example.org>\r\nReturn-Path: <>\r\n\r\naway";
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.signals.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(out.signals.precedence.as_deref(), Some("bulk"));
+        assert!(out.signals.has_list_id);
+        assert!(out.signals.empty_return_path);
+    }
+
+    #[test]
+    fn whole_message_encryption_is_recognised_and_not_opened() {
+        let pgp = "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b--\r\n";
+        let out = unpack(pgp.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.encrypted_as, Some("PGP/MIME"));
+        assert!(out.files.is_empty());
+        let smime = "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQA=";
+        assert_eq!(
+            unpack(smime.as_bytes(), LIMITS)
+                .expect("parses")
+                .encrypted_as,
+            Some("S/MIME")
+        );
+    }
+
+    #[test]
+    fn part_count_and_depth_are_limited() {
+        let many: Vec<String> = (0..30)
+            .map(|i| format!("Content-Type: text/plain\r\n\r\n{i}"))
+            .collect();
+        let raw = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n{}",
+            multipart("b", &many)
+        );
+        assert_eq!(
+            unpack(raw.as_bytes(), LIMITS),
+            Err(MimeError::TooManyParts(20))
+        );
+
+        let mut nested = "Content-Type: text/plain\r\n\r\nx".to_owned();
+        for level in 0..6 {
+            nested = format!(
+                "Content-Type: multipart/mixed; boundary=l{level}\r\n\r\n{}",
+                multipart(&format!("l{level}"), &[nested])
+            );
+        }
+        assert_eq!(
+            unpack(nested.as_bytes(), LIMITS),
+            Err(MimeError::TooDeep(4))
+        );
+    }
+
+    #[test]
+    fn an_unnamed_non_text_part_is_a_file() {
+        let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n";
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.files[0].filename, "part-1");
+        assert_eq!(out.files[0].bytes, b"\x89PNG\r\n\x1a\n");
+    }
+}

@@ -1,0 +1,21 @@
+//! intake-worker: takes every supplement from the inbound topics through
+//! decryption, inspection, virus scanning, matching and deduplication,
+//! and routes it in arrival order, exactly once.
+//!
+//! The decisions are pure functions in `intake_core::decide`; this crate
+//! reads, inspects and stores, and carries the decisions out.
+
+pub mod analyse;
+pub mod config;
+pub mod consumer;
+pub mod content;
+pub mod inspect;
+pub mod pipeline;
+pub mod registry;
+pub mod relay;
+pub mod scan;
+pub mod sequencer;
+pub mod store;
+mod worker;
+
+pub use worker::{Parts, StartError, Worker};

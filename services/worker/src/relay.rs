@@ -1,0 +1,91 @@
+//! The outbox relay: publishes committed events in the order they were
+//! written, with the idempotent producer, and marks them sent. A crash
+//! between publishing and marking publishes a row again; its CloudEvents
+//! id is the same, so consumers drop the copy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use intake_adapters::kafka::EventProducer;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::store::{OutboxRow, mark_sent, next_unsent, record_failure};
+
+const BATCH: i64 = 200;
+/// Advisory lock key of the relay ("intake-o" in ASCII).
+const RELAY_LOCK: i64 = 0x696e_7461_6b65_2d6f;
+
+pub async fn run(pool: PgPool, producer: EventProducer, wake: Arc<Notify>, max_backoff: Duration) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match relay_once(&pool, &producer).await {
+            Ok(0) => {
+                backoff = Duration::from_millis(200);
+                // Woken by a commit, or polled for rows another process wrote.
+                let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            }
+            Ok(_) => backoff = Duration::from_millis(200),
+            Err(error) => {
+                tracing::warn!(error, retry_in = ?backoff, "outbox relay failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(max_backoff);
+            }
+        }
+    }
+}
+
+/// Publishes one batch; returns how many rows were sent.
+async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize, String> {
+    // One relay at a time across all workers: two relays publishing
+    // neighbouring batches at once could reorder events of one key.
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let ours: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+        .bind(RELAY_LOCK)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !ours {
+        return Ok(0);
+    }
+    let rows = next_unsent(&mut tx, BATCH)
+        .await
+        .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // Sends are queued in row order, so events of one key keep their order.
+    let sends = rows.iter().map(|row| publish(producer, row));
+    let results = futures::future::join_all(sends).await;
+    let mut sent = Vec::new();
+    let mut first_error = None;
+    for (row, result) in rows.iter().zip(results) {
+        match result {
+            Ok(()) => sent.push(row.id),
+            Err(error) => {
+                let _ = record_failure(&mut tx, row.id, &error).await;
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    mark_sent(&mut tx, &sent).await.map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(sent.len()),
+    }
+}
+
+async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), String> {
+    let headers: Vec<(&str, &[u8])> = row
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect();
+    let payload = serde_json::to_vec(&row.payload.0).map_err(|e| e.to_string())?;
+    producer
+        .send_raw(&row.topic, &row.message_key, &headers, &payload)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"))
+}

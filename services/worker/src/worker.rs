@@ -1,0 +1,184 @@
+//! Starting the worker's tasks: registry follower, outbox relay,
+//! sequencer, status log and the consumer loop with its lanes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use intake_adapters::clamav::Scanner;
+use intake_adapters::kafka::{EventProducer, KafkaConfig};
+use intake_adapters::s3::ObjectStore;
+use intake_adapters::sealing::{KeyRing, Recipients};
+use intake_core::topics;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use sqlx::PgPool;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::analyse::Analyser;
+use crate::config::WorkerConfig;
+use crate::content::Content;
+use crate::pipeline::Pipeline;
+use crate::scan::Scanning;
+use crate::sequencer::Sequencer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("INTAKE_WORKER__IDENTITIES: {0}")]
+    Identities(#[source] intake_adapters::sealing::KeyError),
+    #[error("INTAKE_WORKER__IDENTITIES holds no key")]
+    NoIdentities,
+    #[error("INTAKE_WORKER__RECIPIENTS: {0}")]
+    Recipients(#[source] intake_adapters::sealing::KeyError),
+    #[error("S3: {0}")]
+    Store(#[from] intake_adapters::s3::S3Error),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("Kafka producer: {0}")]
+    Producer(#[from] intake_adapters::kafka::PublishError),
+    #[error("applications registry: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error("the registry follower stopped before catching up")]
+    RegistryStopped,
+}
+
+/// What the worker runs on, connected by the caller.
+pub struct Parts {
+    pub kafka: KafkaConfig,
+    pub pool: PgPool,
+    pub store: ObjectStore,
+    pub scanner: Scanner,
+    pub config: WorkerConfig,
+}
+
+pub struct Worker {
+    consumer: JoinHandle<()>,
+}
+
+impl Worker {
+    pub async fn start(parts: Parts) -> Result<Self, StartError> {
+        let Parts {
+            kafka,
+            pool,
+            store,
+            scanner,
+            config,
+        } = parts;
+        let identities = config.identity_secrets();
+        if identities.is_empty() {
+            return Err(StartError::NoIdentities);
+        }
+        let keys = KeyRing::parse(&identities).map_err(StartError::Identities)?;
+        let recipients =
+            Recipients::parse(&config.recipient_keys()).map_err(StartError::Recipients)?;
+        store.ensure_bucket(&config.inbound_bucket).await?;
+        store.ensure_bucket(&config.quarantine_bucket).await?;
+
+        let (caught_up_tx, caught_up) = oneshot::channel();
+        let _registry =
+            crate::registry::follow(&kafka, &config.group_id, pool.clone(), caught_up_tx)?;
+        tracing::info!("reading the applications registry");
+        caught_up.await.map_err(|_| StartError::RegistryStopped)?;
+        tracing::info!("applications registry caught up");
+
+        let scanning = Scanning::new(scanner, config.max_backoff);
+        let analyser = Analyser {
+            content: Content::new(store, keys, recipients),
+            scanning: scanning.clone(),
+            mime: config.mime_limits(),
+            limits: config.inspect_limits(),
+            inbound_bucket: config.inbound_bucket.clone(),
+            quarantine_bucket: config.quarantine_bucket.clone(),
+            max_mail_bytes: config.max_mail_bytes,
+            inspect_max_bytes: config.inspect_max_bytes,
+            pdf_time_budget: config.pdf_time_budget,
+        };
+        let producer = EventProducer::new(&kafka)?;
+        let relay = Arc::new(Notify::new());
+        let (ready_tx, ready_rx) = mpsc::unbounded_channel();
+        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        let pipeline = Arc::new(Pipeline {
+            pool: pool.clone(),
+            topics: kafka.topics(),
+            producer: producer.clone(),
+            analyser,
+            dedup_window: config.dedup_window,
+            max_backoff: config.max_backoff,
+            max_attempts: config.max_attempts,
+            relay: relay.clone(),
+            sequencer: ready_tx,
+            finished: finished_tx,
+        });
+        tokio::spawn(crate::relay::run(
+            pool.clone(),
+            producer,
+            relay,
+            config.max_backoff,
+        ));
+        let held = Arc::new(AtomicI64::new(0));
+        tokio::spawn(
+            Sequencer {
+                pipeline: pipeline.clone(),
+                hold_limit: config.hold_limit,
+                claim_stale_after: config.claim_stale_after,
+                held: held.clone(),
+            }
+            .run(ready_rx),
+        );
+
+        let names = kafka.topics();
+        let consumer: StreamConsumer = kafka
+            .consumer(&config.group_id)
+            // Lanes may wait long for clamd (fail closed); the group must
+            // not give this member up meanwhile.
+            .set("max.poll.interval.ms", "3600000")
+            .create()?;
+        consumer.subscribe(&[
+            &names.name(&topics::SECUREMAIL),
+            &names.name(&topics::ENTER_FINLAND),
+        ])?;
+        let in_flight = Arc::new(AtomicI64::new(0));
+        tokio::spawn(status_log(
+            in_flight.clone(),
+            held,
+            scanning.waiting.clone(),
+        ));
+        let consumer = tokio::spawn(crate::consumer::run(
+            consumer,
+            pipeline,
+            config.lanes,
+            finished_rx,
+            in_flight,
+        ));
+        Ok(Self { consumer })
+    }
+
+    /// Resolves if the consumer loop ends, which it does only on a bug.
+    pub async fn finished(self) -> Result<(), tokio::task::JoinError> {
+        self.consumer.await
+    }
+}
+
+/// A periodic line for operations: records in flight, supplements waiting
+/// for their turn, files waiting for the virus scanner.
+async fn status_log(
+    in_flight: Arc<AtomicI64>,
+    held: Arc<AtomicI64>,
+    scans_waiting: Arc<AtomicI64>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let (in_flight, held, scans_waiting) = (
+            in_flight.load(Ordering::Relaxed),
+            held.load(Ordering::Relaxed),
+            scans_waiting.load(Ordering::Relaxed),
+        );
+        if in_flight + held + scans_waiting > 0 {
+            tracing::info!(in_flight, held, scans_waiting, "worker status");
+        }
+        if scans_waiting > 0 {
+            tracing::warn!(scans_waiting, "files are waiting for the virus scanner");
+        }
+    }
+}
