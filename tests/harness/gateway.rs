@@ -46,6 +46,9 @@ pub struct TestGateway {
     pub bucket: String,
     pub kafka: KafkaConfig,
     pub db: TestDb,
+    /// The age key pair payloads are sealed to, for a worker to open them.
+    pub identity: SecretString,
+    pub recipient: String,
     keys: KeyRing,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -94,6 +97,8 @@ impl TestGateway {
             bucket,
             kafka,
             db,
+            identity: SecretString::from(identity.to_string().expose_secret().to_owned()),
+            recipient: identity.to_public().to_string(),
             keys,
             _server: server,
         }

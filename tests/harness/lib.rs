@@ -10,6 +10,7 @@ mod db;
 pub mod gateway;
 mod mail;
 mod settings;
+pub mod worker;
 
 use intake_adapters::clamav::ClamavConfig;
 use intake_adapters::kafka::KafkaConfig;
@@ -94,6 +95,21 @@ impl Stack {
     /// Where the local SMTP server stores what it receives.
     pub fn mailbox(&self) -> Mailbox {
         Mailbox::new(self.settings.repo_dir().join(".stack/smtp/mail"))
+    }
+
+    /// Another process's way into a test database.
+    pub fn database_url(&self, db: &TestDb) -> String {
+        let base = self.settings.get("INTAKE_POSTGRES__URL");
+        let (server, _) = base.rsplit_once('/').expect("a database URL with a path");
+        format!("{server}/{}", db.name)
+    }
+
+    pub fn get(&self, key: &str) -> String {
+        self.settings.get(key)
+    }
+
+    pub fn repo_dir(&self) -> &std::path::Path {
+        self.settings.repo_dir()
     }
 
     /// A new database with every migration applied.

@@ -20,6 +20,11 @@ pub struct WorkerConfig {
     pub recipients: String,
     #[serde(default = "default_group")]
     pub group_id: String,
+    /// A stable name for this replica (e.g. the pod name of a StatefulSet):
+    /// Kafka static membership, so a restarted worker takes its partitions
+    /// back at once instead of waiting for its old session to expire.
+    #[serde(default)]
+    pub instance_id: Option<String>,
     #[serde(default = "default_inbound_bucket")]
     pub inbound_bucket: String,
     /// Where refused and infected content is kept, apart from what

@@ -127,12 +127,24 @@ impl Worker {
         );
 
         let names = kafka.topics();
-        let consumer: StreamConsumer = kafka
-            .consumer(&config.group_id)
-            // Lanes may wait long for clamd (fail closed); the group must
-            // not give this member up meanwhile.
-            .set("max.poll.interval.ms", "3600000")
-            .create()?;
+        let mut client = kafka.consumer(&config.group_id);
+        // A rebalance waits up to max.poll.interval.ms for members that may
+        // be gone; keep it short so a killed worker's partitions move on
+        // quickly. A lane stalled longer (clamd away) makes this member
+        // leave and rejoin, which redelivery and the processed-event table
+        // absorb. Properties from configuration still win.
+        for (key, value) in [
+            ("max.poll.interval.ms", "30000"),
+            ("session.timeout.ms", "10000"),
+        ] {
+            if !kafka.properties.contains_key(key) {
+                client.set(key, value);
+            }
+        }
+        if let Some(instance) = &config.instance_id {
+            client.set("group.instance.id", instance);
+        }
+        let consumer: StreamConsumer = client.create()?;
         consumer.subscribe(&[
             &names.name(&topics::SECUREMAIL),
             &names.name(&topics::ENTER_FINLAND),

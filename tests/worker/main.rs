@@ -1,0 +1,9 @@
+//! The worker on the real stack: the generator's full mix through gateway
+//! and worker compared outcome by outcome with the manifest, with the
+//! worker killed along the way; the virus scanner stopped mid-run; and
+//! arrival order across the two channels.
+
+mod arrival_order;
+mod full_mix;
+mod scanner_outage;
+mod support;

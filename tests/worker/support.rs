@@ -1,0 +1,376 @@
+//! Running a generated load through a gateway and a worker process, and
+//! checking every recorded outcome against the generator's manifest.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use intake_adapters::kafka::EventProducer;
+use intake_core::events::{Event, ReceiptOutcome, ReceiptRequested};
+use intake_core::topics;
+use intake_generator::manifest::{Entry, Expected, ExpectedReceipt};
+use intake_generator::plan::{Options, Supplement, plan};
+use intake_generator::population::Population;
+use intake_generator::send::{Tokens, send};
+use intake_tests::Stack;
+use intake_tests::gateway::{ENTERFINLAND_TOKEN, Limits, MIB, SECUREMAIL_TOKEN, TestGateway};
+use intake_tests::worker::TestWorker;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const ONE_MIB: u64 = MIB;
+
+pub async fn gateway(stack: &Stack) -> TestGateway {
+    TestGateway::start(
+        stack,
+        Limits {
+            max_attachment_bytes: ONE_MIB,
+            max_message_bytes: 4 * ONE_MIB,
+            max_attachments: 10,
+        },
+    )
+    .await
+}
+
+pub async fn publish_registry(gateway: &TestGateway, population: &Population) {
+    intake_adapters::kafka::ensure_topics(&gateway.kafka, &topics::ALL)
+        .await
+        .expect("topics");
+    let producer = EventProducer::new(&gateway.kafka).expect("producer");
+    for record in &population.applications {
+        producer
+            .publish(
+                &topics::APPLICATIONS,
+                &Event::new("/tests/case-management", Utc::now(), record.clone()),
+            )
+            .await
+            .expect("publish an application");
+    }
+}
+
+pub fn supplements(population: &Population, seed: u64, count: usize) -> Vec<Supplement> {
+    plan(
+        population,
+        &Options {
+            seed,
+            count,
+            oversized_bytes: (ONE_MIB + 1) as usize,
+            kinds: vec![],
+        },
+    )
+}
+
+/// Sends each supplement in order (a resend must come after its
+/// original); calls `between` after each with the number sent. Returns the
+/// supplement id of every accepted one, by manifest index.
+pub async fn send_all<F, Fut>(
+    gateway: &TestGateway,
+    supplements: &[Supplement],
+    mut between: F,
+) -> BTreeMap<usize, Uuid>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let tokens = Tokens {
+        securemail: SECUREMAIL_TOKEN.into(),
+        enterfinland: ENTERFINLAND_TOKEN.into(),
+    };
+    let client = reqwest::Client::new();
+    let mut ids = BTreeMap::new();
+    for (n, supplement) in supplements.iter().enumerate() {
+        let sent = send(&client, &gateway.url, &tokens, &supplement.request)
+            .await
+            .expect("gateway answers");
+        match &supplement.entry.expected {
+            Expected::Rejected { status, .. } => assert_eq!(sent.status, *status),
+            _ => {
+                assert_eq!(sent.status, 202, "{:?}", supplement.entry);
+                ids.insert(supplement.entry.index, sent.supplement_id.expect("id"));
+            }
+        }
+        between(n + 1).await;
+    }
+    ids
+}
+
+/// Waits until every accepted supplement has an outcome and every outbox
+/// row is published.
+pub async fn wait_until_done(pool: &PgPool, expected: usize, worker: &TestWorker, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (recorded, unsent): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from supplements), (select count(*) from outbox where sent_at is null)",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("count");
+        if recorded as usize == expected && unsent == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {limit:?}: {recorded} of {expected} supplements recorded, {unsent} events unsent; worker log tail:\n{}",
+            tail(&worker.log())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    supplement_id: Uuid,
+    outcome: String,
+    application_id: Option<String>,
+    sequence: Option<i64>,
+    duplicate_of: Option<Uuid>,
+    possible_resend_of: Option<Uuid>,
+    triage_reasons: Option<serde_json::Value>,
+    arrived_at: DateTime<Utc>,
+    receipt_reference: String,
+}
+
+/// Compares what the worker recorded with the manifest, entry by entry,
+/// and checks the invariants: one receipt request per supplement, routed
+/// supplements numbered 1..n per application in arrival order, every
+/// quarantined file kept out of caseworkers' reach. Returns the number of
+/// supplements checked.
+pub async fn check_against_manifest(
+    pool: &PgPool,
+    entries: &[&Entry],
+    ids: &BTreeMap<usize, Uuid>,
+) -> usize {
+    let rows: Vec<Row> = sqlx::query_as(
+        "select supplement_id, outcome, application_id, sequence, duplicate_of,
+                possible_resend_of, triage_reasons, arrived_at, receipt_reference
+         from supplements",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("supplements");
+    let by_id: HashMap<Uuid, &Row> = rows.iter().map(|r| (r.supplement_id, r)).collect();
+    assert_eq!(rows.len(), ids.len(), "one outcome per accepted supplement");
+
+    let receipts: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
+        "select (payload->>'supplement_id')::uuid, payload from outbox where topic like '%receipts.v1'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("receipt requests");
+    let mut receipt_of: HashMap<Uuid, ReceiptRequested> = HashMap::new();
+    for (id, payload) in receipts {
+        let request: ReceiptRequested = serde_json::from_value(payload).expect("a receipt request");
+        assert!(
+            receipt_of.insert(id, request).is_none(),
+            "two receipt requests for {id}"
+        );
+    }
+    assert_eq!(
+        receipt_of.len(),
+        ids.len(),
+        "one receipt request per supplement"
+    );
+
+    let quarantined: HashMap<Uuid, Vec<String>> = {
+        let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
+            "select (payload->>'supplement_id')::uuid, payload->'reason' from outbox
+             where topic like '%quarantine.v1' and payload->'part' = 'null'::jsonb",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("quarantine events");
+        let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for (id, reason) in rows {
+            map.entry(id)
+                .or_default()
+                .push(reason["kind"].as_str().unwrap_or_default().to_owned());
+        }
+        map
+    };
+
+    let mut mismatches = Vec::new();
+    for entry in entries {
+        let Some(id) = ids.get(&entry.index) else {
+            continue;
+        };
+        let row = by_id.get(id).expect("recorded");
+        let receipt = &receipt_of[id];
+        let id_of = |index: &usize| ids.get(index).copied();
+        let ok = match &entry.expected {
+            Expected::Routed {
+                application_id,
+                refused,
+                possible_resend_of,
+            } => {
+                let refused_now: HashSet<(String, String)> = receipt
+                    .files
+                    .iter()
+                    .filter_map(|f| f.refusal.map(|r| (f.filename.clone(), format!("{r:?}"))))
+                    .collect();
+                let refused_expected: HashSet<(String, String)> = refused
+                    .iter()
+                    .map(|f| (f.filename.clone(), format!("{:?}", f.reason)))
+                    .collect();
+                row.outcome == "routed"
+                    && row.application_id.as_deref() == Some(application_id.as_str())
+                    && refused_now == refused_expected
+                    && row.possible_resend_of == possible_resend_of.as_ref().and_then(id_of)
+            }
+            Expected::Triage { reasons } => {
+                let kinds: Vec<String> = row
+                    .triage_reasons
+                    .as_ref()
+                    .and_then(|r| r.as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| r["kind"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                row.outcome == "triage" && &kinds == reasons
+            }
+            Expected::Quarantined { reason } => {
+                row.outcome == "quarantined"
+                    && quarantined
+                        .get(id)
+                        .is_some_and(|r| r == &vec![reason.clone()])
+            }
+            Expected::Duplicate { of } => {
+                row.outcome == "duplicate" && row.duplicate_of == id_of(of)
+            }
+            Expected::Rejected { .. } => false,
+        };
+        let receipt_ok = match &entry.receipt {
+            ExpectedReceipt::Received => receipt.outcome == ReceiptOutcome::Received,
+            ExpectedReceipt::AlreadyReceived { of } => match &receipt.outcome {
+                ReceiptOutcome::AlreadyReceived(original) => id_of(of)
+                    .and_then(|o| by_id.get(&o))
+                    .is_some_and(|o| o.receipt_reference == original.original_reference),
+                ReceiptOutcome::Received => false,
+            },
+            // The receipt service decides not to answer, from these facts.
+            ExpectedReceipt::None { .. } => receipt.mail.as_ref().is_some_and(|m| {
+                m.empty_return_path || m.auto_submitted.as_deref().is_some_and(|a| a != "no")
+            }),
+        };
+        if !ok || !receipt_ok {
+            mismatches.push(format!(
+                "#{} {:?}: expected {:?} / {:?}, got {} app={:?} dup={:?} resend={:?} triage={:?} receipt={:?}",
+                entry.index,
+                entry.kind,
+                entry.expected,
+                entry.receipt,
+                row.outcome,
+                row.application_id,
+                row.duplicate_of,
+                row.possible_resend_of,
+                row.triage_reasons,
+                receipt
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ from the manifest:\n{}",
+        mismatches.len(),
+        ids.len(),
+        mismatches.join("\n")
+    );
+    check_sequences(&rows);
+    check_nothing_refused_is_delivered(pool).await;
+    ids.len()
+}
+
+/// Per application: numbers 1..n with no gap, in arrival order.
+fn check_sequences(rows: &[Row]) {
+    let mut by_app: HashMap<&str, Vec<&Row>> = HashMap::new();
+    for row in rows.iter().filter(|r| r.outcome == "routed") {
+        by_app
+            .entry(
+                row.application_id
+                    .as_deref()
+                    .expect("routed has an application"),
+            )
+            .or_default()
+            .push(row);
+    }
+    for (app, mut routed) in by_app {
+        routed.sort_by_key(|r| r.sequence);
+        let numbers: Vec<i64> = routed.iter().filter_map(|r| r.sequence).collect();
+        assert_eq!(
+            numbers,
+            (1..=routed.len() as i64).collect::<Vec<_>>(),
+            "{app}"
+        );
+        for pair in routed.windows(2) {
+            assert!(
+                pair[0].arrived_at <= pair[1].arrived_at,
+                "{app}: #{:?} arrived {} but #{:?} arrived {}",
+                pair[0].sequence,
+                pair[0].arrived_at,
+                pair[1].sequence,
+                pair[1].arrived_at
+            );
+        }
+    }
+}
+
+/// Refused files live only in the quarantine bucket and are absent from
+/// the routed events; routed files were all scanned clean.
+async fn check_nothing_refused_is_delivered(pool: &PgPool) {
+    let leaks: i64 = sqlx::query_scalar(
+        "select count(*) from attachments a join outbox o
+           on o.topic like '%routed.v1' and o.payload->>'supplement_id' = a.supplement_id::text
+         where a.verdict <> 'clean'
+           and o.payload->'attachments' @> jsonb_build_array(jsonb_build_object('attachment_id', a.attachment_id::text))",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("leak check");
+    assert_eq!(leaks, 0, "a refused file was delivered");
+    let unscanned: i64 = sqlx::query_scalar(
+        "select count(*) from attachments where verdict = 'clean' and scanned_at is null",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("scan check");
+    assert_eq!(unscanned, 0);
+}
+
+/// Reads a topic from the start until `expected` distinct CloudEvents ids
+/// were seen (or nothing new comes for 10 s); returns how many.
+pub async fn distinct_event_ids(
+    gateway: &TestGateway,
+    spec: &intake_core::topics::TopicSpec,
+    expected: usize,
+) -> usize {
+    use rdkafka::Message;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    let consumer: StreamConsumer = gateway
+        .kafka
+        .consumer(&intake_tests::unique("read"))
+        .create()
+        .expect("consumer");
+    consumer
+        .subscribe(&[&gateway.kafka.topics().name(spec)])
+        .expect("subscribe");
+    let mut seen = HashSet::new();
+    while seen.len() < expected {
+        let Ok(message) = tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await
+        else {
+            break;
+        };
+        let message = message.expect("receive");
+        let id = intake_adapters::kafka::record_headers(&message)
+            .into_iter()
+            .find(|(k, _)| *k == "ce_id")
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .expect("ce_id header");
+        let _ = message.partition();
+        seen.insert(id);
+    }
+    seen.len()
+}
