@@ -10,6 +10,8 @@ LOCAL := infra/local
 WITH_ENV := . $(LOCAL)/env.sh &&
 CARGO := cargo
 
+SUPPLEMENTS ?= 48
+
 .PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs
 
 help: ## Show the targets
@@ -18,22 +20,30 @@ help: ## Show the targets
 prereqs: ## Check Rust and install the Debian build tools
 	@bash $(LOCAL)/prereqs.sh
 
-run: prereqs stack-up build ## Start the stack and every service, check them, send generated supplements
+run: prereqs stack-up build ## Start the stack and every service, run a generated load end to end, summarise
 	@$(WITH_ENV) target/debug/intake migrate
 	@$(WITH_ENV) target/debug/intake topics
-	@$(WITH_ENV) bash $(LOCAL)/services.sh start
+	@$(WITH_ENV) bash $(LOCAL)/services.sh restart
 	@$(WITH_ENV) target/debug/intake check
-	@$(WITH_ENV) target/debug/intake-generate --supplements 48 --manifest target/generated/manifest.jsonl
+	@$(WITH_ENV) target/debug/intake-generate --supplements $(SUPPLEMENTS) --manifest target/generated/manifest.jsonl
 	@echo
-	@echo "intake is running on the local stack: 48 generated supplements went through the gateway"
-	@echo "into Kafka and S3; their expected outcomes are in target/generated/manifest.jsonl."
-	@echo "Logs: .stack/logs/. Status: make stack-status. Stop: make stack-down."
+	@echo "Waiting for the worker to finish them..."
+	@$(WITH_ENV) target/debug/intake status --wait 5m
+	@echo
+	@echo "intake is running on the local stack. $(SUPPLEMENTS) generated supplements went through gateway and"
+	@echo "worker; the expected outcome of each is in target/generated/manifest.jsonl."
+	@echo "Next: worker decisions in .stack/logs/intake-worker.log (one JSON line per supplement),"
+	@echo "      records in PostgreSQL (psql \$$INTAKE_POSTGRES__URL: supplements, attachments, audit_log),"
+	@echo "      events on the routed/triage/quarantine/receipts topics, refused files in the quarantine bucket."
+	@echo "Again: make run SUPPLEMENTS=500. Status: target/debug/intake status. Stop: make stack-down."
 
 test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the real stack)
+	@# End-to-end tests run the services' binaries as processes: build them first.
+	@$(CARGO) build --workspace --bins --locked
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
-	@$(CARGO) build --release --locked -p intake-gateway
+	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker
 	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests
 
 build: ## Build every binary

@@ -38,6 +38,8 @@ status() {
 
 case "${1:-status}" in
 start) start ;;
+# Fresh processes on freshly built binaries.
+restart) stop; start ;;
 stop) stop ;;
 status) status ;;
 *) fail "unknown command '$1' (use start, stop or status)" ;;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{StreamExt, stream};
-use intake_tests::{Stack, unique};
+use intake_tests::{Stack, peak_rss_kib, unique};
 use rand::{RngCore, SeedableRng};
 
 const MIB: usize = 1024 * 1024;
@@ -55,18 +55,6 @@ fn start(bucket: &str, prefix: &str, port: u16) -> Gateway {
         child,
         url: format!("http://{listen}"),
     }
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 async fn wait_ready(url: &str) {

@@ -19,13 +19,15 @@ pub struct TestWorker {
     pub group: String,
     pub quarantine_bucket: String,
     pub starts: u32,
+    /// `debug` (tests) or `release` (benchmarks).
+    profile: &'static str,
 }
 
-fn binary(stack: &Stack, name: &str) -> PathBuf {
+fn binary(stack: &Stack, profile: &str, name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| stack.repo_dir().join("target"));
-    let path = target.join("debug").join(name);
+    let path = target.join(profile).join(name);
     assert!(
         path.exists(),
         "{} is missing: build it first (`cargo build --bins`; `make test` does)",
@@ -38,6 +40,15 @@ impl TestWorker {
     /// Starts a worker on the gateway's topics, bucket, database and keys;
     /// `clamd` overrides the stack's scanner address.
     pub async fn start(stack: &Stack, gateway: &TestGateway, clamd: Option<&str>) -> Self {
+        Self::start_profile(stack, gateway, clamd, "debug").await
+    }
+
+    pub async fn start_profile(
+        stack: &Stack,
+        gateway: &TestGateway,
+        clamd: Option<&str>,
+        profile: &'static str,
+    ) -> Self {
         let (store, quarantine_bucket) = stack.bucket().await;
         drop(store);
         let group = unique("worker");
@@ -97,6 +108,7 @@ impl TestWorker {
             group,
             quarantine_bucket,
             starts: 0,
+            profile,
         };
         worker.spawn(stack).await;
         worker
@@ -108,7 +120,7 @@ impl TestWorker {
             .append(true)
             .open(&self.log)
             .expect("worker log");
-        let mut command = Command::new(binary(stack, "intake-worker"));
+        let mut command = Command::new(binary(stack, self.profile, "intake-worker"));
         command
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env_remove("INTAKE_CONFIG")
@@ -158,6 +170,10 @@ impl TestWorker {
     pub async fn restart(&mut self, stack: &Stack) {
         self.kill().await;
         self.spawn(stack).await;
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     pub fn log(&self) -> String {

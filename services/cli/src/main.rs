@@ -2,6 +2,7 @@
 //! and checks that every service intake depends on answers.
 
 mod check;
+mod status;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -23,6 +24,13 @@ enum Command {
     Topics,
     /// Check that Kafka, S3, PostgreSQL, clamd and SMTP answer.
     Check,
+    /// Outcomes so far, work in flight and the worker's consumer lag.
+    Status {
+        /// First wait (up to this long, e.g. `5m`) until everything
+        /// accepted has an outcome and every event is published.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        wait: Option<std::time::Duration>,
+    },
     /// Print a new age key pair for sealing payloads: the public key goes to
     /// the gateway's recipients, the secret key to the worker's key ring.
     Keygen,
@@ -77,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Check => check::run().await?,
+        Command::Status { wait } => status::run(wait).await?,
         Command::Keygen => {
             use age::secrecy::ExposeSecret;
             let identity = age::x25519::Identity::generate();

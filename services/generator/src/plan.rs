@@ -256,11 +256,13 @@ impl Planner<'_> {
             }
             Kind::MailIdInPdf => {
                 base.subject = "Liitteet".into();
-                base.text = "Hei, liitteenä pyytämänne asiakirja.".into();
+                // The index keeps two of these from one applicant distinct:
+                // without it they would be a genuine resend.
+                base.text = format!("Hei, liitteenä pyytämänne asiakirja ({index}).");
                 base.attachments = vec![attachment(
                     PDF,
                     "hakemus.pdf",
-                    letter(&["Hakemuksen numero", &app]),
+                    letter(&["Hakemuksen numero", &app, &statement]),
                 )];
                 (routed(vec![]), received, mail_request(transport, &base))
             }
@@ -301,7 +303,8 @@ impl Planner<'_> {
                 base.attachments = vec![attachment(
                     "image/png",
                     "passi.png",
-                    files::png(index as u8, 64, 48),
+                    // The seed repeats every 256; the width keeps images distinct.
+                    files::png(index as u8, 64 + (index / 256) as u32 % 64, 48),
                 )];
                 (routed(vec![]), received, mail_request(transport, &base))
             }
