@@ -40,12 +40,15 @@ fn binary() -> std::path::PathBuf {
     path
 }
 
-fn start(bucket: &str, prefix: &str, port: u16) -> Gateway {
+/// `database` is a URL of the benchmark's own database, so its arrivals
+/// never mix with a running pipeline's.
+fn start(bucket: &str, prefix: &str, database: &str, port: u16) -> Gateway {
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(binary())
         .env("INTAKE_GATEWAY__LISTEN", &listen)
         .env("INTAKE_GATEWAY__INBOUND_BUCKET", bucket)
         .env("INTAKE_KAFKA__TOPIC_PREFIX", prefix)
+        .env("INTAKE_POSTGRES__URL", database)
         .env("INTAKE_GATEWAY__MAX_MESSAGE_BYTES", (450 * MIB).to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -123,7 +126,8 @@ async fn main() {
     let (store, bucket) = stack.bucket().await;
     let kafka = stack.kafka();
     let port = 18_080 + (std::process::id() % 1000) as u16;
-    let gateway = start(&bucket, &kafka.topic_prefix, port);
+    let db = stack.database().await;
+    let gateway = start(&bucket, &kafka.topic_prefix, &stack.database_url(&db), port);
     wait_ready(&gateway.url).await;
     let idle_kib = peak_rss_kib(gateway.child.id());
 
