@@ -6,6 +6,7 @@ pub mod decide;
 pub mod events;
 pub mod ids;
 pub mod ingest;
+pub mod receipt;
 pub mod topics;
 
 pub use ids::{ApplicationId, CustomerNumber, IdError, RequestId};

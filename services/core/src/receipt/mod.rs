@@ -1,0 +1,9 @@
+//! Rules of the automatic receipt that need no I/O: whether a message may
+//! be answered at all (RFC 3834 and abuse protection), how the application
+//! is shown, and the Message-ID that makes a resend recognisable.
+
+mod loops;
+mod shown;
+
+pub use loops::{NoReceipt, no_receipt};
+pub use shown::{mask_application_id, receipt_message_id};
