@@ -3,7 +3,11 @@
 //! is shown, and the Message-ID that makes a resend recognisable.
 
 mod loops;
+mod render;
+#[cfg(test)]
+mod render_tests;
 mod shown;
 
 pub use loops::{NoReceipt, no_receipt};
+pub use render::{PerReason, Rendered, Template, Templates, render};
 pub use shown::{mask_application_id, receipt_message_id};

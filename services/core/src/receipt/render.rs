@@ -1,0 +1,190 @@
+//! The words of a receipt, from per-language templates: what arrived and
+//! when (Helsinki time), the application it was joined to (masked), each
+//! file accepted or refused with the reason in plain words, what to do
+//! next, and the warning that genuine messages never carry links or ask
+//! for personal data. No language known: all three, Finnish first.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Helsinki;
+use serde::Deserialize;
+
+use super::mask_application_id;
+use crate::events::{Channel, Language, ReceiptOutcome, ReceiptRequested, RefusalReason};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerReason {
+    pub foreign_encryption: String,
+    pub password_protected: String,
+    pub too_large: String,
+    pub infected: String,
+    pub dangerous: String,
+    pub unsupported_type: String,
+}
+
+impl PerReason {
+    fn get(&self, reason: RefusalReason) -> &str {
+        match reason {
+            RefusalReason::ForeignEncryption => &self.foreign_encryption,
+            RefusalReason::PasswordProtected => &self.password_protected,
+            RefusalReason::TooLarge => &self.too_large,
+            RefusalReason::Infected => &self.infected,
+            RefusalReason::Dangerous => &self.dangerous,
+            RefusalReason::UnsupportedType => &self.unsupported_type,
+        }
+    }
+}
+
+/// One language's texts, as in `services/receipts/templates/<lang>.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub subject: String,
+    /// chrono format for times, shown in Europe/Helsinki.
+    pub time_format: String,
+    pub greeting: String,
+    pub received: String,
+    pub already_received: String,
+    pub joined: String,
+    pub not_joined: String,
+    pub files: String,
+    pub accepted: String,
+    pub refused: String,
+    pub reference: String,
+    pub genuine: String,
+    pub closing: String,
+    pub securemail: String,
+    pub email: String,
+    pub enter_finland: String,
+    pub reasons: PerReason,
+    pub next: PerReason,
+}
+
+impl Template {
+    pub fn reasons_text(&self, reason: RefusalReason) -> &str {
+        self.reasons.get(reason)
+    }
+
+    pub fn next_text(&self, reason: RefusalReason) -> &str {
+        self.next.get(reason)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    pub fi: Template,
+    pub sv: Template,
+    pub en: Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+}
+
+/// `domain` is the agency's own mail domain, named as the only source of
+/// genuine messages.
+pub fn render(request: &ReceiptRequested, templates: &Templates, domain: &str) -> Rendered {
+    let languages: Vec<&Template> = match request.language {
+        Some(Language::Fi) => vec![&templates.fi],
+        Some(Language::Sv) => vec![&templates.sv],
+        Some(Language::En) => vec![&templates.en],
+        None => vec![&templates.fi, &templates.sv, &templates.en],
+    };
+    let subject = languages
+        .iter()
+        .map(|t| fill(&t.subject, &[("reference", &request.reference)]))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let text = languages
+        .iter()
+        .map(|t| body(request, t, domain))
+        .collect::<Vec<_>>()
+        .join("\n\n----------------------------------------\n\n");
+    Rendered { subject, text }
+}
+
+fn local_time(at: DateTime<Utc>, format: &str) -> String {
+    at.with_timezone(&Helsinki).format(format).to_string()
+}
+
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
+    let channel = match (request.channel, &request.mail) {
+        (Channel::EnterFinland, _) => &t.enter_finland,
+        (Channel::Securemail, _) => &t.securemail,
+    };
+    let received_at = local_time(request.arrived_at, &t.time_format);
+    let mut lines = vec![t.greeting.clone(), String::new()];
+    match &request.outcome {
+        ReceiptOutcome::Received => lines.push(fill(
+            &t.received,
+            &[("received_at", &received_at), ("channel", channel)],
+        )),
+        ReceiptOutcome::AlreadyReceived(original) => lines.push(fill(
+            &t.already_received,
+            &[
+                (
+                    "original_date",
+                    &local_time(original.original_received_at, &t.time_format),
+                ),
+                ("original_reference", &original.original_reference),
+            ],
+        )),
+    }
+    match &request.application_id {
+        Some(id) => lines.push(fill(
+            &t.joined,
+            &[("application", &mask_application_id(id))],
+        )),
+        None => lines.push(t.not_joined.clone()),
+    }
+    if !request.files.is_empty() {
+        lines.push(String::new());
+        lines.push(t.files.clone());
+        for file in &request.files {
+            let name = printable(&file.filename);
+            lines.push(match file.refusal {
+                None => fill(&t.accepted, &[("filename", &name)]),
+                Some(reason) => fill(
+                    &t.refused,
+                    &[("filename", &name), ("reason", t.reasons.get(reason))],
+                ),
+            });
+        }
+        let mut next: Vec<RefusalReason> = request.files.iter().filter_map(|f| f.refusal).collect();
+        next.sort_by_key(|r| *r as u8);
+        next.dedup();
+        if !next.is_empty() {
+            lines.push(String::new());
+            lines.extend(next.into_iter().map(|r| t.next.get(r).to_owned()));
+        }
+    }
+    lines.push(String::new());
+    lines.push(fill(&t.reference, &[("reference", &request.reference)]));
+    lines.push(String::new());
+    lines.push(fill(&t.genuine, &[("domain", domain)]));
+    lines.push(String::new());
+    lines.push(t.closing.clone());
+    lines.join("\n")
+}
+
+/// A file name as the applicant gave it, minus anything that could turn
+/// it into a link or a second line in a mail client.
+fn printable(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace("://", " ")
+        .replace("www.", "www ");
+    cleaned.chars().take(120).collect()
+}
