@@ -2,12 +2,14 @@
 //! be answered at all (RFC 3834 and abuse protection), how the application
 //! is shown, and the Message-ID that makes a resend recognisable.
 
+mod delivery;
 mod loops;
 mod render;
 #[cfg(test)]
 mod render_tests;
 mod shown;
 
+pub use delivery::{Attempt, Next, ReceiptState, RetryPolicy, after_attempt, within_rate};
 pub use loops::{NoReceipt, no_receipt};
 pub use render::{PerReason, Rendered, Template, Templates, render};
 pub use shown::{mask_application_id, receipt_message_id};
