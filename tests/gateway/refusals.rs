@@ -18,6 +18,23 @@ async fn assert_nothing_behind(gateway: &TestGateway) {
         Vec::<String>::new(),
         "objects left in S3"
     );
+    // Cleanup runs after the client has gone: the claim goes too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("select count(*) from ingest_claims where state = 'in_progress'")
+                .fetch_one(&gateway.db.pool)
+                .await
+                .expect("count claims");
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a failed request's claim stayed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         gateway.record_count(&topics::SECUREMAIL).await,
         0,

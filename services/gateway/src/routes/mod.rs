@@ -115,7 +115,9 @@ pub async fn finish<T: EventData>(
             Ok(accepted(supplement_id, false))
         }
         Err(error) => {
-            uploads.discard().await;
+            // The key first, so a corrected retry is not told "in progress"
+            // while the parts are being removed; a retry gets a fresh
+            // supplement id, so it never touches the keys removed here.
             if let Some(key) = key
                 && let Err(release) = claims::release(&app.pool, channel, key).await
             {
@@ -124,6 +126,7 @@ pub async fn finish<T: EventData>(
                     "could not release a failed request's claim"
                 );
             }
+            uploads.discard().await;
             Err(error)
         }
     }
