@@ -17,8 +17,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Without `RUST_LOG`: info, minus PostgreSQL's notices about migrations
-/// already applied.
-const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+/// already applied and lopdf's warning for every protected PDF (the worker
+/// records those itself, as refusals).
+const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn,lopdf=error";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
