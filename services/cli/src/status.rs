@@ -74,24 +74,18 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
         }
     }
 
-    let outcomes: Vec<(String, i64)> = sqlx::query_as(
+    print_counts(
+        &pool,
+        "Supplements by outcome:",
         "select outcome, count(*) from supplements group by outcome order by outcome",
     )
-    .fetch_all(&pool)
     .await?;
-    println!("Supplements by outcome:");
-    for (outcome, count) in &outcomes {
-        println!("  {outcome:<12} {count}");
-    }
-    let refused: Vec<(String, i64)> = sqlx::query_as(
+    print_counts(
+        &pool,
+        "Files by verdict:",
         "select verdict, count(*) from attachments group by verdict order by verdict",
     )
-    .fetch_all(&pool)
     .await?;
-    println!("Files by verdict:");
-    for (verdict, count) in &refused {
-        println!("  {verdict:<12} {count}");
-    }
     let p = pending(&pool).await?;
     println!(
         "In flight: {} accepted but without an outcome, {} events waiting in the outbox",
@@ -103,6 +97,15 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
     for (topic, partitions) in lag {
         let total: i64 = partitions.iter().sum();
         println!("  {topic:<40} {total} ({partitions:?} per partition)");
+    }
+    Ok(())
+}
+
+async fn print_counts(pool: &PgPool, title: &str, sql: &'static str) -> anyhow::Result<()> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+    println!("{title}");
+    for (name, count) in &rows {
+        println!("  {name:<12} {count}");
     }
     Ok(())
 }

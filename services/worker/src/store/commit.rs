@@ -10,12 +10,12 @@ use chrono::{DateTime, Utc};
 use intake_core::decide::{
     Candidate, PartVerdict, fingerprints, outbox_event_id, receipt_id, receipt_reference,
 };
-use intake_core::events::PartRef;
 use intake_core::events::{
     DuplicateOf, Event, EventData, FileOutcome, Language, QuarantineReason, ReceiptOutcome,
     ReceiptRequested, RoutedAttachment, RoutingFlag, SupplementQuarantined, SupplementRouted,
     SupplementTriaged, TriageReason,
 };
+use intake_core::events::{ObjectRef, PartRef};
 use intake_core::ids::ApplicationId;
 use intake_core::topics::{self, TopicNames, TopicSpec};
 use sqlx::{PgConnection, PgPool};
@@ -456,8 +456,11 @@ impl Record<'_> {
             }
             _ => {}
         }
-        if let Some(reason) = &self.whole {
-            out.push(outbox(
+        let quarantined = |part: Option<PartRef>,
+                           reason: &QuarantineReason,
+                           object: Option<ObjectRef>,
+                           what: &str| {
+            outbox(
                 topics,
                 &topics::QUARANTINE,
                 Event::new(
@@ -467,35 +470,29 @@ impl Record<'_> {
                         supplement_id: id,
                         channel: a.channel,
                         arrived_at: a.arrived_at,
-                        part: None,
+                        part,
                         reason: reason.clone(),
-                        object: None,
+                        object,
                     },
                 )
-                .with_id(outbox_event_id(id, "quarantined")),
-            ));
+                .with_id(outbox_event_id(id, what)),
+            )
+        };
+        if let Some(reason) = &self.whole {
+            out.push(quarantined(None, reason, None, "quarantined"));
         }
         for f in &a.files {
             if let PartVerdict::Refuse { quarantine, .. } = &f.verdict {
-                out.push(outbox(
-                    topics,
-                    &topics::QUARANTINE,
-                    Event::new(
-                        SOURCE,
-                        now,
-                        SupplementQuarantined {
-                            supplement_id: id,
-                            channel: a.channel,
-                            arrived_at: a.arrived_at,
-                            part: Some(PartRef {
-                                index: f.ordinal,
-                                filename: Some(f.filename.clone()),
-                            }),
-                            reason: quarantine.clone(),
-                            object: Some(f.object.clone()),
-                        },
-                    )
-                    .with_id(outbox_event_id(id, &format!("quarantined.{}", f.ordinal))),
+                let part = PartRef {
+                    index: f.ordinal,
+                    filename: Some(f.filename.clone()),
+                };
+                let what = format!("quarantined.{}", f.ordinal);
+                out.push(quarantined(
+                    Some(part),
+                    quarantine,
+                    Some(f.object.clone()),
+                    &what,
                 ));
             }
         }
