@@ -163,12 +163,8 @@ impl TestGateway {
         .expect("watermark task")
     }
 
-    /// Reads `count` events of type `T` from a topic, with their keys.
-    pub async fn events<T: EventData>(
-        &self,
-        spec: &TopicSpec,
-        count: usize,
-    ) -> Vec<(String, Event<T>)> {
+    /// A consumer of its own group reading a topic of this test from the start.
+    pub fn reader(&self, spec: &TopicSpec) -> StreamConsumer {
         let consumer: StreamConsumer = self
             .kafka
             .consumer(&unique("read"))
@@ -177,6 +173,16 @@ impl TestGateway {
         consumer
             .subscribe(&[&self.kafka.topics().name(spec)])
             .expect("subscribe");
+        consumer
+    }
+
+    /// Reads `count` events of type `T` from a topic, with their keys.
+    pub async fn events<T: EventData>(
+        &self,
+        spec: &TopicSpec,
+        count: usize,
+    ) -> Vec<(String, Event<T>)> {
+        let consumer = self.reader(spec);
         let mut events = Vec::new();
         while events.len() < count {
             let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())

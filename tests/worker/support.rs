@@ -347,16 +347,7 @@ pub async fn distinct_event_ids(
     spec: &intake_core::topics::TopicSpec,
     expected: usize,
 ) -> usize {
-    use rdkafka::Message;
-    use rdkafka::consumer::{Consumer, StreamConsumer};
-    let consumer: StreamConsumer = gateway
-        .kafka
-        .consumer(&intake_tests::unique("read"))
-        .create()
-        .expect("consumer");
-    consumer
-        .subscribe(&[&gateway.kafka.topics().name(spec)])
-        .expect("subscribe");
+    let consumer = gateway.reader(spec);
     let mut seen = HashSet::new();
     while seen.len() < expected {
         let Ok(message) = tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await
@@ -369,7 +360,6 @@ pub async fn distinct_event_ids(
             .find(|(k, _)| *k == "ce_id")
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
             .expect("ce_id header");
-        let _ = message.partition();
         seen.insert(id);
     }
     seen.len()

@@ -213,14 +213,7 @@ pub fn receipt() -> Vec<ReceiptRequested> {
             message_id: Some("<abc@example.org>".into()),
         }),
     };
-    let refusals = [
-        RefusalReason::ForeignEncryption,
-        RefusalReason::PasswordProtected,
-        RefusalReason::TooLarge,
-        RefusalReason::Infected,
-        RefusalReason::Dangerous,
-        RefusalReason::UnsupportedType,
-    ];
+    let refusals = RefusalReason::ALL;
     let resend = ReceiptRequested {
         receipt_id: uuid(10),
         supplement_id: uuid(3),

@@ -66,6 +66,17 @@ pub enum RefusalReason {
     UnsupportedType,
 }
 
+impl RefusalReason {
+    pub const ALL: [RefusalReason; 6] = [
+        RefusalReason::ForeignEncryption,
+        RefusalReason::PasswordProtected,
+        RefusalReason::TooLarge,
+        RefusalReason::Infected,
+        RefusalReason::Dangerous,
+        RefusalReason::UnsupportedType,
+    ];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileOutcome {

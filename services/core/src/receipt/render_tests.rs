@@ -25,14 +25,7 @@ fn at(rfc3339: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-const ALL_REASONS: [RefusalReason; 6] = [
-    RefusalReason::ForeignEncryption,
-    RefusalReason::PasswordProtected,
-    RefusalReason::TooLarge,
-    RefusalReason::Infected,
-    RefusalReason::Dangerous,
-    RefusalReason::UnsupportedType,
-];
+const ALL_REASONS: [RefusalReason; 6] = RefusalReason::ALL;
 
 fn request(language: Option<Language>, outcome: ReceiptOutcome) -> ReceiptRequested {
     let mut files = vec![FileOutcome {
