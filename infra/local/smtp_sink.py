@@ -1,8 +1,12 @@
 """A real SMTP server (aiosmtpd) that accepts every message and stores it.
 
 Each message is written byte for byte as <maildir>/<name>.eml, next to
-<name>.json holding the envelope (MAIL FROM, RCPT TO, time). Tests and the
-receipts service's checks read them back from there. Local use only.
+<name>.json holding the envelope (MAIL FROM, RCPT TO, time) and the result
+of verifying its DKIM signature as a receiving server would, against the
+TXT records given with --dkim-record (the local stand-in for DNS). Tests
+and `make run` read them back from there. --reject-domain makes the server
+refuse recipients in a domain with a permanent 550, as a real server does
+for an unknown mailbox. Local use only.
 """
 
 import argparse
@@ -13,23 +17,48 @@ import signal
 import time
 import uuid
 
+import dkim
 from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, maildir):
+    def __init__(self, maildir, records, reject_domains):
         self.maildir = maildir
+        self.records = records
+        self.reject_domains = reject_domains
         os.makedirs(maildir, exist_ok=True)
+
+    def dns_txt(self, name, timeout=5):
+        if isinstance(name, bytes):
+            name = name.decode()
+        return self.records.get(name.rstrip(".").lower())
+
+    def dkim_result(self, content):
+        if b"dkim-signature:" not in content.lower():
+            return "none"
+        try:
+            return "pass" if dkim.verify(content, dnsfunc=self.dns_txt) else "fail"
+        except Exception as e:  # a malformed signature is a failure, not a crash
+            return f"fail ({e})"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        domain = address.rsplit("@", 1)[-1].lower()
+        if domain in self.reject_domains:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         name = f"{time.time_ns()}-{uuid.uuid4().hex}"
         tmp = os.path.join(self.maildir, f".{name}.tmp")
+        content = envelope.original_content or envelope.content
         with open(tmp, "wb") as f:
-            f.write(envelope.original_content or envelope.content)
+            f.write(content)
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "received_at": time.time(),
+            "dkim": self.dkim_result(content),
         }
         with open(os.path.join(self.maildir, f"{name}.json"), "w") as f:
             json.dump(meta, f)
@@ -43,9 +72,22 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--maildir", required=True)
+    parser.add_argument(
+        "--dkim-record",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="a DKIM key record, e.g. receipts._domainkey.agency.example=local.txt",
+    )
+    parser.add_argument("--reject-domain", action="append", default=[])
     args = parser.parse_args()
+    records = {}
+    for item in args.dkim_record:
+        name, path = item.split("=", 1)
+        with open(path, "rb") as f:
+            records[name.lower()] = f.read().strip()
     controller = Controller(
-        Sink(args.maildir),
+        Sink(args.maildir, records, {d.lower() for d in args.reject_domain}),
         hostname=args.host,
         port=args.port,
         enable_SMTPUTF8=True,

@@ -9,6 +9,7 @@
 mod db;
 pub mod gateway;
 mod mail;
+pub mod process;
 mod settings;
 pub mod worker;
 

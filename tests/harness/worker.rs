@@ -1,6 +1,5 @@
-//! The worker as a real process, as production runs it, so tests can kill
-//! it with SIGKILL and start it again; and a clamd of a test's own, to
-//! stop and start without disturbing other tests.
+//! The worker as a real process, and a clamd of a test's own, to stop and
+//! start without disturbing other tests.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -10,30 +9,13 @@ use secrecy::ExposeSecret;
 use tokio::process::{Child, Command};
 
 use crate::gateway::TestGateway;
+use crate::process::ServiceProcess;
 use crate::{Stack, unique};
 
 pub struct TestWorker {
-    env: Vec<(String, String)>,
-    log: PathBuf,
-    child: Option<Child>,
+    pub process: ServiceProcess,
     pub group: String,
     pub quarantine_bucket: String,
-    pub starts: u32,
-    /// `debug` (tests) or `release` (benchmarks).
-    profile: &'static str,
-}
-
-fn binary(stack: &Stack, profile: &str, name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| stack.repo_dir().join("target"));
-    let path = target.join(profile).join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (`cargo build --bins`; `make test` does)",
-        path.display()
-    );
-    path
 }
 
 impl TestWorker {
@@ -99,91 +81,29 @@ impl TestWorker {
             ("INTAKE_TELEMETRY__LOG_FORMAT".into(), "json".into()),
             ("RUST_LOG".into(), "info".into()),
         ]);
-        let dir = stack.repo_dir().join("target/test-logs");
-        std::fs::create_dir_all(&dir).expect("log directory");
-        let mut worker = Self {
-            env,
-            log: dir.join(format!("{group}.log")),
-            child: None,
+        let process = ServiceProcess::start(stack, "intake-worker", &group, env, profile).await;
+        Self {
+            process,
             group,
             quarantine_bucket,
-            starts: 0,
-            profile,
-        };
-        worker.spawn(stack).await;
-        worker
-    }
-
-    async fn spawn(&mut self, stack: &Stack) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("worker log");
-        let mut command = Command::new(binary(stack, self.profile, "intake-worker"));
-        command
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("INTAKE_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .kill_on_drop(true);
-        let child = command.spawn().expect("start intake-worker");
-        self.child = Some(child);
-        self.starts += 1;
-        self.wait_ready().await;
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if text.matches("\"message\":\"ready\"").count() >= self.starts as usize {
-                return;
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!(
-                    "intake-worker exited ({status}); log {}:\n{}",
-                    self.log.display(),
-                    tail(&text)
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "intake-worker not ready in 120 s; log {}:\n{}",
-                self.log.display(),
-                tail(&text)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// SIGKILL: no shutdown code runs, as when a node dies.
     pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("SIGKILL the worker");
-        }
+        self.process.kill().await;
     }
 
     pub async fn restart(&mut self, stack: &Stack) {
-        self.kill().await;
-        self.spawn(stack).await;
+        self.process.restart(stack).await;
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.process.pid()
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
-}
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// A clamd of one test's own, on a free port, with the stack's signatures.

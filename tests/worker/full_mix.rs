@@ -50,7 +50,7 @@ async fn every_outcome_matches_the_manifest_across_worker_kills() {
     .await;
 
     let worker = worker.into_inner();
-    assert_eq!(worker.starts, 5, "killed four times");
+    assert_eq!(worker.process.starts, 5, "killed four times");
     wait_until_done(
         &gateway.db.pool,
         ids.len(),

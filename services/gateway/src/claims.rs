@@ -20,13 +20,6 @@ pub enum Claimed {
     Busy,
 }
 
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Securemail => "securemail",
-        Channel::EnterFinland => "enter_finland",
-    }
-}
-
 /// When the request arrived, and the application if the channel says.
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival<'a> {
@@ -48,7 +41,7 @@ pub async fn claim(
          on conflict (channel, idempotency_key) do nothing
          returning supplement_id",
     )
-    .bind(channel_name(channel))
+    .bind(channel.as_str())
     .bind(key)
     .bind(fresh)
     .bind(arrival.arrived_at)
@@ -62,7 +55,7 @@ pub async fn claim(
         "select supplement_id, state, claimed_at, now() from ingest_claims
          where channel = $1 and idempotency_key = $2",
     )
-    .bind(channel_name(channel))
+    .bind(channel.as_str())
     .bind(key)
     .fetch_optional(pool)
     .await?;
@@ -88,7 +81,7 @@ pub async fn claim(
                 "update ingest_claims set claimed_at = now(), arrived_at = $4
                  where channel = $1 and idempotency_key = $2 and state = 'in_progress' and claimed_at = $3",
             )
-            .bind(channel_name(channel))
+            .bind(channel.as_str())
             .bind(key)
             .bind(claimed_at)
             .bind(arrival.arrived_at)
@@ -108,7 +101,7 @@ pub async fn accept(pool: &PgPool, channel: Channel, key: &str) -> Result<(), sq
         "update ingest_claims set state = 'accepted', accepted_at = now()
          where channel = $1 and idempotency_key = $2",
     )
-    .bind(channel_name(channel))
+    .bind(channel.as_str())
     .bind(key)
     .execute(pool)
     .await?;
@@ -118,7 +111,7 @@ pub async fn accept(pool: &PgPool, channel: Channel, key: &str) -> Result<(), sq
 /// Forgets a claim whose request failed, so a corrected retry can proceed.
 pub async fn release(pool: &PgPool, channel: Channel, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from ingest_claims where channel = $1 and idempotency_key = $2 and state = 'in_progress'")
-        .bind(channel_name(channel))
+        .bind(channel.as_str())
         .bind(key)
         .execute(pool)
         .await?;

@@ -1,16 +1,17 @@
-//! intake-receipts: sends exactly one automatic receipt per supplement.
-//!
-//! Today it prepares its dependencies and builds its SMTP transport; sending arrives with the receipts issue.
+//! intake-receipts: see the library; this binary wires it to its
+//! configuration and runs it until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
-use intake_adapters::smtp::{self, SmtpConfig};
+use intake_adapters::smtp::SmtpConfig;
 use intake_adapters::{kafka, pg};
+use intake_receipts::config::ReceiptsConfig;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
     kafka: kafka::KafkaConfig,
     postgres: pg::PostgresConfig,
     smtp: SmtpConfig,
+    receipts: ReceiptsConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
 }
@@ -19,11 +20,19 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry);
-    let _pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
-    let _mailer = smtp::transport(&config.smtp).context("failed to configure SMTP")?;
+    let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
+    let receipts = intake_receipts::Receipts::start(intake_receipts::Parts {
+        kafka: config.kafka,
+        pool,
+        smtp: config.smtp,
+        config: config.receipts,
+    })
+    .await?;
     tracing::info!("ready");
-    intake_adapters::shutdown::signal().await;
-    tracing::info!("shutting down");
+    tokio::select! {
+        () = intake_adapters::shutdown::signal() => tracing::info!("shutting down"),
+        result = receipts.finished() => result.context("the receipt service stopped")?,
+    }
     telemetry.shutdown();
     Ok(())
 }

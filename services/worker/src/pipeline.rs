@@ -307,31 +307,24 @@ impl Pipeline {
             error,
             "supplement sent to the dead-letter topic"
         );
-        let topic = self.topics.name(&topics::DEAD_LETTER);
-        let mut headers: Vec<(&str, &[u8])> = job
+        let headers: Vec<(&str, &[u8])> = job
             .headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_slice()))
             .collect();
         let origin = format!("{}/{}/{}", job.topic, job.partition, job.offset);
-        headers.push(("intake_error", error.as_bytes()));
-        headers.push(("intake_origin", origin.as_bytes()));
         let key = String::from_utf8_lossy(job.key.as_deref().unwrap_or_default()).into_owned();
-        let mut backoff = Duration::from_millis(200);
-        while let Err(e) = self
-            .producer
-            .send_raw(
-                &topic,
+        self.producer
+            .dead_letter(
+                &origin,
                 &key,
                 &headers,
                 job.payload.as_deref().unwrap_or_default(),
+                error,
+                self.max_backoff,
             )
-            .await
-        {
-            tracing::warn!(error = %e, "dead-letter publish failed; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(self.max_backoff);
-        }
+            .await;
+        let backoff = Duration::from_millis(200);
         if let Some(id) = supplement_id {
             while let Err(e) = store::mark_finished(&self.pool, id).await {
                 tracing::warn!(error = %e, "could not mark a dead-lettered arrival finished; retrying");

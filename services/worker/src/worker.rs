@@ -127,23 +127,10 @@ impl Worker {
         );
 
         let names = kafka.topics();
-        let mut client = kafka.consumer(&config.group_id);
-        // A rebalance waits up to max.poll.interval.ms for members that may
-        // be gone; keep it short so a killed worker's partitions move on
-        // quickly. A lane stalled longer (clamd away) makes this member
-        // leave and rejoin, which redelivery and the processed-event table
-        // absorb. Properties from configuration still win.
-        for (key, value) in [
-            ("max.poll.interval.ms", "30000"),
-            ("session.timeout.ms", "10000"),
-        ] {
-            if !kafka.properties.contains_key(key) {
-                client.set(key, value);
-            }
-        }
-        if let Some(instance) = &config.instance_id {
-            client.set("group.instance.id", instance);
-        }
+        // A lane stalled longer than max.poll.interval (clamd away) makes
+        // this member leave and rejoin, which redelivery and the
+        // processed-event table absorb.
+        let client = kafka.member(&config.group_id, config.instance_id.as_deref());
         let consumer: StreamConsumer = client.create()?;
         consumer.subscribe(&[
             &names.name(&topics::SECUREMAIL),

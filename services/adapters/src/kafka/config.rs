@@ -98,6 +98,27 @@ impl KafkaConfig {
         config
     }
 
+    /// A group member that comes back quickly after a crash: a rebalance
+    /// waits up to max.poll.interval.ms for members that may be gone, so it
+    /// is kept short; with an instance id (static membership) a restarted
+    /// process takes its partitions back at once instead of waiting for its
+    /// old session to expire. Properties from configuration still win.
+    pub fn member(&self, group_id: &str, instance_id: Option<&str>) -> ClientConfig {
+        let mut config = self.consumer(group_id);
+        for (key, value) in [
+            ("max.poll.interval.ms", "30000"),
+            ("session.timeout.ms", "10000"),
+        ] {
+            if !self.properties.contains_key(key) {
+                config.set(key, value);
+            }
+        }
+        if let Some(instance) = instance_id {
+            config.set("group.instance.id", instance);
+        }
+        config
+    }
+
     pub fn admin(&self) -> ClientConfig {
         self.base()
     }

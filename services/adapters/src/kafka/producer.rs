@@ -91,6 +91,31 @@ impl EventProducer {
             })
     }
 
+    /// Parks a record that cannot be processed on the dead-letter topic,
+    /// with its original headers, the reason and where it came from
+    /// (`topic/partition/offset`). Retried until the broker has it: the
+    /// caller moves past the record only after this returns.
+    pub async fn dead_letter(
+        &self,
+        origin: &str,
+        key: &str,
+        headers: &[(&str, &[u8])],
+        payload: &[u8],
+        error: &str,
+        max_backoff: Duration,
+    ) {
+        let topic = self.topics.name(&intake_core::topics::DEAD_LETTER);
+        let mut headers = headers.to_vec();
+        headers.push(("intake_error", error.as_bytes()));
+        headers.push(("intake_origin", origin.as_bytes()));
+        let mut backoff = Duration::from_millis(200);
+        while let Err(e) = self.send_raw(&topic, key, &headers, payload).await {
+            tracing::warn!(error = %e, "dead-letter publish failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(max_backoff);
+        }
+    }
+
     /// Waits for everything in flight, e.g. before shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)

@@ -10,6 +10,16 @@ pub enum Channel {
     EnterFinland,
 }
 
+impl Channel {
+    /// The name used in events and database rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Securemail => "securemail",
+            Channel::EnterFinland => "enter_finland",
+        }
+    }
+}
+
 /// For the Securemail channel: encrypted Securemail, or plain e-mail that
 /// arrived at the same mailbox (also receipted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +36,17 @@ pub enum Language {
     Fi,
     Sv,
     En,
+}
+
+impl Language {
+    /// The ISO 639-1 code, as in events, rows and `Content-Language`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Fi => "fi",
+            Language::Sv => "sv",
+            Language::En => "en",
+        }
+    }
 }
 
 /// How the stored bytes are protected at rest.

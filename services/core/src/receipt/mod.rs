@@ -2,6 +2,7 @@
 //! be answered at all (RFC 3834 and abuse protection), how the application
 //! is shown, and the Message-ID that makes a resend recognisable.
 
+mod admission;
 mod delivery;
 mod loops;
 mod render;
@@ -9,6 +10,7 @@ mod render;
 mod render_tests;
 mod shown;
 
+pub use admission::{Admission, RateLimit, RecipientHistory, admit, recipient_key};
 pub use delivery::{Attempt, Next, ReceiptState, RetryPolicy, after_attempt, within_rate};
 pub use loops::{NoReceipt, no_receipt};
 pub use render::{PerReason, Rendered, Template, Templates, render};

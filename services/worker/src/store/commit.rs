@@ -21,7 +21,6 @@ use intake_core::topics::{self, TopicNames, TopicSpec};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{channel_name, language_name};
 use crate::analyse::Analysis;
 
 const SOURCE: &str = "/intake/worker";
@@ -283,7 +282,7 @@ impl Record<'_> {
         )
         .bind(id)
         .bind(intake_core::ingest::inbound_event_id(id))
-        .bind(channel_name(a.channel))
+        .bind(a.channel.as_str())
         .bind(a.transport.map(|t| match t {
             intake_core::events::Transport::Securemail => "securemail",
             intake_core::events::Transport::Email => "email",
@@ -291,7 +290,7 @@ impl Record<'_> {
         .bind(a.sender.as_deref())
         .bind(a.customer_number.as_ref().map(|c| c.as_str()))
         .bind(a.arrived_at)
-        .bind(a.language.map(language_name))
+        .bind(a.language.map(intake_core::events::Language::as_str))
         .bind(self.outcome)
         .bind(app.map(|r| r.candidate.application_id.as_str()))
         .bind(self.sequence)

@@ -8,7 +8,7 @@ use intake_core::events::{ApplicationRecord, ApplicationStatus, Language};
 use intake_core::ids::{ApplicationId, CustomerNumber, RequestId};
 use sqlx::PgPool;
 
-use super::{Registered, language_name};
+use super::Registered;
 
 #[derive(Debug, Clone)]
 pub enum RegistryChange {
@@ -55,7 +55,7 @@ pub async fn apply_registry(
             .bind(status)
             .bind(&r.unit)
             .bind(r.confidential)
-            .bind(language_name(r.language))
+            .bind(r.language.as_str())
             .bind(&addresses)
             .bind(&requests)
             .bind(i64::try_from(r.version).unwrap_or(i64::MAX))

@@ -1,0 +1,107 @@
+//! Reading `receipts.v1`: each request is stored (once per supplement,
+//! admitted or suppressed) before its offset may be committed; a record
+//! that cannot be decoded goes to the dead-letter topic. Sending is the
+//! sender's job, woken here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use intake_adapters::kafka::{EventProducer, record_headers};
+use intake_core::events::{Event, ReceiptRequested};
+use intake_core::receipt::RateLimit;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::store::{self, Stored};
+
+pub struct Intake {
+    pub consumer: StreamConsumer,
+    pub producer: EventProducer,
+    pub pool: PgPool,
+    pub domain: String,
+    pub limit: RateLimit,
+    pub wake: Arc<Notify>,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+impl Intake {
+    pub async fn run(self) {
+        loop {
+            let message = match self.consumer.recv().await {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(error = %error, "consumer error");
+                    continue;
+                }
+            };
+            let headers = record_headers(&message);
+            let payload = message.payload().unwrap_or_default();
+            match Event::<ReceiptRequested>::decode(headers.iter().copied(), payload) {
+                Ok(event) => match self.store(&event.data).await {
+                    Ok(()) => {}
+                    Err(error) => self.park(&message, &headers, payload, &error).await,
+                },
+                Err(error) => self.park(&message, &headers, payload, &error.to_string()).await,
+            }
+            if let Err(error) = self.consumer.store_offset_from_message(&message) {
+                tracing::warn!(error = %error, "could not store the consumer offset");
+            }
+        }
+    }
+
+    async fn park(
+        &self,
+        message: &rdkafka::message::BorrowedMessage<'_>,
+        headers: &[(&str, &[u8])],
+        payload: &[u8],
+        error: &str,
+    ) {
+        let origin = format!(
+            "{}/{}/{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
+        let key = String::from_utf8_lossy(message.key().unwrap_or_default());
+        tracing::error!(error, origin, "receipt request sent to the dead-letter topic");
+        self.producer
+            .dead_letter(&origin, &key, headers, payload, error, MAX_BACKOFF)
+            .await;
+    }
+
+    /// Retried until stored (the offset must not pass a request that is
+    /// not); a request the database refuses by its rules is returned.
+    async fn store(&self, request: &ReceiptRequested) -> Result<(), String> {
+        let message_id = intake_core::receipt::receipt_message_id(request.receipt_id, &self.domain);
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match store::store(&self.pool, request, &message_id, self.limit).await {
+                Ok(stored) => {
+                    match stored {
+                        Stored::Admitted => self.wake.notify_one(),
+                        Stored::Suppressed(reason) => tracing::info!(
+                            receipt_id = %request.receipt_id,
+                            supplement_id = %request.supplement_id,
+                            reason,
+                            "no receipt will be sent"
+                        ),
+                        Stored::AlreadyKnown => tracing::debug!(
+                            receipt_id = %request.receipt_id,
+                            "receipt request redelivered; already stored"
+                        ),
+                    }
+                    return Ok(());
+                }
+                Err(error) if error.is_permanent() => return Err(error.to_string()),
+                Err(error) => {
+                    tracing::warn!(error = %error, receipt_id = %request.receipt_id, "cannot store the receipt request; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}

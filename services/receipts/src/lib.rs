@@ -1,0 +1,159 @@
+//! intake-receipts: exactly one automatic receipt per supplement, by
+//! e-mail (SMTP, DKIM-signed) or as an Enter Finland notification.
+//!
+//! The request from `receipts.v1` is stored first, once per supplement,
+//! and admitted or suppressed there (loop rules, suppression list, rate
+//! limit); a sender then takes due receipts under a lease, marks them
+//! `sending` before anything leaves, and records the outcome. See the
+//! README's "Receipts" section for what this guarantees after a crash.
+
+pub mod config;
+pub mod eservice;
+pub mod intake;
+pub mod mail;
+pub mod sender;
+pub mod store;
+pub mod templates;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use intake_adapters::kafka::{EventProducer, KafkaConfig};
+use intake_adapters::smtp::SmtpConfig;
+use intake_core::topics;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::config::ReceiptsConfig;
+use crate::sender::{Counters, Sender};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Templates(#[from] templates::TemplateError),
+    #[error(transparent)]
+    Mail(#[from] mail::MailSetupError),
+    #[error(transparent)]
+    Smtp(#[from] intake_adapters::smtp::SmtpConfigError),
+    #[error(transparent)]
+    Eservice(#[from] eservice::EserviceSetupError),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("Kafka producer: {0}")]
+    Producer(#[from] intake_adapters::kafka::PublishError),
+    #[error(
+        "INTAKE_RECEIPTS__SEND_LEASE ({lease:?}) must be longer than the SMTP and e-service \
+         timeouts ({timeout:?}): a send still running when its lease ends would be repeated"
+    )]
+    Lease { lease: Duration, timeout: Duration },
+}
+
+pub struct Parts {
+    pub kafka: KafkaConfig,
+    pub pool: PgPool,
+    pub smtp: SmtpConfig,
+    pub config: ReceiptsConfig,
+}
+
+pub struct Receipts {
+    intake: JoinHandle<()>,
+    sender: JoinHandle<()>,
+}
+
+impl Receipts {
+    pub async fn start(parts: Parts) -> Result<Self, StartError> {
+        let Parts {
+            kafka,
+            pool,
+            smtp,
+            config,
+        } = parts;
+        let timeout = smtp.timeout.max(config.eservice_timeout);
+        if config.send_lease <= timeout {
+            return Err(StartError::Lease {
+                lease: config.send_lease,
+                timeout,
+            });
+        }
+        let templates = templates::load(config.templates_dir.as_deref())?;
+        let mailer = mail::Mailer::new(
+            intake_adapters::smtp::transport(&smtp)?,
+            &config.from,
+            &config.domain,
+            &config.dkim_selector,
+            &config.dkim_key_file,
+        )?;
+        let eservice = eservice::Eservice::new(
+            &config.eservice_url,
+            config.eservice_token.clone(),
+            config.eservice_timeout,
+        )?;
+        let wake = Arc::new(Notify::new());
+        let counters = Arc::new(Counters::default());
+        let sender = Arc::new(Sender {
+            pool: pool.clone(),
+            mailer,
+            eservice,
+            templates,
+            domain: config.domain.clone(),
+            retry: config.retry(),
+            lease: config.send_lease,
+            concurrency: config.concurrency.max(1),
+            poll_interval: config.poll_interval,
+            wake: wake.clone(),
+            counters: counters.clone(),
+        });
+
+        let mut client = kafka.member(&config.group_id, config.instance_id.as_deref());
+        // Offsets are stored by hand after each request is in the database;
+        // librdkafka commits what is stored.
+        client.set("enable.auto.commit", "true");
+        client.set("auto.commit.interval.ms", "1000");
+        let consumer: StreamConsumer = client.create()?;
+        consumer.subscribe(&[&kafka.topics().name(&topics::RECEIPTS)])?;
+        let intake = intake::Intake {
+            consumer,
+            producer: EventProducer::new(&kafka)?,
+            pool,
+            domain: config.domain.clone(),
+            limit: config.rate(),
+            wake,
+        };
+        tokio::spawn(status_log(counters));
+        Ok(Self {
+            intake: tokio::spawn(intake.run()),
+            sender: tokio::spawn(sender.run()),
+        })
+    }
+
+    /// Resolves if either loop ends, which happens only on a bug.
+    pub async fn finished(self) -> Result<(), tokio::task::JoinError> {
+        tokio::select! {
+            result = self.intake => result,
+            result = self.sender => result,
+        }
+    }
+}
+
+/// A periodic line for operations, when something happened.
+async fn status_log(counters: Arc<Counters>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut last = (0, 0, 0, 0);
+    loop {
+        tick.tick().await;
+        let now = (
+            counters.sent.load(Ordering::Relaxed),
+            counters.retrying.load(Ordering::Relaxed),
+            counters.failed.load(Ordering::Relaxed),
+            counters.interrupted.load(Ordering::Relaxed),
+        );
+        if now != last {
+            let (sent, retrying, failed, interrupted) = now;
+            tracing::info!(sent, retrying, failed, interrupted, "receipts status");
+            last = now;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Sending what is due: new receipts, retries whose time has come, and
+//! sends interrupted by a crash (retried as the very same message). Each
+//! outcome goes through the pure state machine and is recorded fenced by
+//! the attempt number.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use intake_core::events::ReceiptRecipient;
+use intake_core::receipt::{Attempt, ReceiptState, RetryPolicy, Templates, after_attempt, render};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::eservice::{Eservice, Notification};
+use crate::mail::{Envelope, Mailer};
+use crate::store::{self, Claimed};
+
+/// Counts for the status line.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub retrying: AtomicU64,
+    pub failed: AtomicU64,
+    pub interrupted: AtomicU64,
+}
+
+pub struct Sender {
+    pub pool: PgPool,
+    pub mailer: Mailer,
+    pub eservice: Eservice,
+    pub templates: Templates,
+    pub domain: String,
+    pub retry: RetryPolicy,
+    pub lease: Duration,
+    pub concurrency: usize,
+    pub poll_interval: Duration,
+    pub wake: Arc<Notify>,
+    pub counters: Arc<Counters>,
+}
+
+impl Sender {
+    pub async fn run(self: Arc<Self>) {
+        let batch_size = i64::try_from(self.concurrency * 2).unwrap_or(16);
+        loop {
+            let batch = match store::claim_due(&self.pool, batch_size, self.lease).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot read due receipts; trying again");
+                    tokio::time::sleep(self.poll_interval).await;
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(self.poll_interval) => {}
+                }
+                continue;
+            }
+            futures::stream::iter(batch)
+                .for_each_concurrent(self.concurrency, |claimed| self.deliver(claimed))
+                .await;
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(
+        receipt_id = %claimed.request.receipt_id,
+        supplement_id = %claimed.request.supplement_id,
+        reference = %claimed.request.reference,
+        attempt = claimed.attempt,
+    ))]
+    async fn deliver(&self, claimed: Claimed) {
+        if claimed.interrupted {
+            self.counters.interrupted.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "an earlier send of this receipt was interrupted; sending the same message again"
+            );
+        }
+        let request = &claimed.request;
+        let words = render(request, &self.templates, &self.domain);
+        let attempt = match &request.recipient {
+            ReceiptRecipient::Email { address } => {
+                let envelope = Envelope {
+                    receipt_id: request.receipt_id,
+                    to: address,
+                    language: request.language.map(intake_core::events::Language::as_str),
+                    created_at: claimed.created_at,
+                    in_reply_to: request.mail.as_ref().and_then(|m| m.message_id.as_deref()),
+                };
+                match self.mailer.compose(&envelope, &words) {
+                    Ok(message) => self.mailer.send(&message).await,
+                    Err(why) => Attempt::Permanent(why),
+                }
+            }
+            ReceiptRecipient::EnterFinland { customer_number } => {
+                self.eservice
+                    .notify(&Notification {
+                        notification_id: request.receipt_id,
+                        customer_number: customer_number.as_str(),
+                        reference: &request.reference,
+                        language: request.language.map(intake_core::events::Language::as_str),
+                        subject: &words.subject,
+                        text: &words.text,
+                    })
+                    .await
+            }
+        };
+        let attempt_no = u32::try_from(claimed.attempt).unwrap_or(u32::MAX);
+        let next = after_attempt(attempt_no, &attempt, self.retry);
+        self.record(&claimed, &next).await;
+        match next.state {
+            ReceiptState::Sent => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(channel = request.channel.as_str(), "receipt sent");
+            }
+            ReceiptState::Failed => {
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(reason = next.reason.as_deref(), "receipt failed");
+            }
+            _ => {
+                self.counters.retrying.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    reason = next.reason.as_deref(),
+                    retry_in = ?next.retry_in,
+                    "receipt not delivered yet; it will be retried"
+                );
+            }
+        }
+    }
+
+    /// Keeps trying while the lease lasts: a delivered receipt left
+    /// `sending` would be sent again when the lease runs out.
+    async fn record(&self, claimed: &Claimed, next: &intake_core::receipt::Next) {
+        let id = claimed.request.receipt_id;
+        let mut backoff = Duration::from_millis(100);
+        let give_up = tokio::time::Instant::now() + self.lease;
+        loop {
+            match store::finish(&self.pool, id, claimed.attempt, next).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!("the receipt's lease had run out; a newer attempt decides");
+                    return;
+                }
+                Err(error) if tokio::time::Instant::now() + backoff < give_up => {
+                    tracing::warn!(error = %error, "cannot record the receipt's outcome; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "could not record the receipt's outcome within its lease");
+                    return;
+                }
+            }
+        }
+    }
+}
