@@ -6,7 +6,14 @@ of verifying its DKIM signature as a receiving server would, against the
 TXT records given with --dkim-record (the local stand-in for DNS). Tests
 and `make run` read them back from there. --reject-domain makes the server
 refuse recipients in a domain with a permanent 550, as a real server does
-for an unknown mailbox. Local use only.
+for an unknown mailbox.
+
+Like large mail stores (and Sieve's "duplicate" test, RFC 7352), it keeps
+one copy per recipient and Message-ID: a message delivered again is
+accepted but not stored twice; each such delivery is logged in
+<maildir>/duplicates.jsonl, with whether it was the same message (bytes
+equal apart from the DKIM signature, whose timestamp differs per send).
+Local use only.
 """
 
 import argparse
@@ -21,12 +28,59 @@ import dkim
 from aiosmtpd.controller import Controller
 
 
+def header_value(content, name):
+    head = content.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    for line in head.split("\r\n"):
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def without_signature(content):
+    out, skipping = [], False
+    for line in content.split(b"\r\n"):
+        if line.lower().startswith(b"dkim-signature:"):
+            skipping = True
+            continue
+        if skipping and line[:1] in (b" ", b"\t"):
+            continue
+        skipping = False
+        out.append(line)
+    return b"\r\n".join(out)
+
+
 class Sink:
     def __init__(self, maildir, records, reject_domains):
         self.maildir = maildir
         self.records = records
         self.reject_domains = reject_domains
         os.makedirs(maildir, exist_ok=True)
+        # (recipient, Message-ID) -> stored .eml, rebuilt from what is there.
+        self.stored = {}
+        for name in sorted(os.listdir(maildir)):
+            if name.endswith(".eml"):
+                path = os.path.join(maildir, name)
+                with open(path, "rb") as f:
+                    content = f.read()
+                with open(path[:-4] + ".json") as f:
+                    rcpts = json.load(f)["rcpt_tos"]
+                self.remember(rcpts, content, path)
+
+    def remember(self, rcpts, content, path):
+        message_id = header_value(content, "Message-ID")
+        if message_id:
+            for rcpt in rcpts:
+                self.stored[(rcpt.lower(), message_id)] = path
+
+    def duplicate_of(self, rcpts, content):
+        message_id = header_value(content, "Message-ID")
+        if not message_id:
+            return None
+        for rcpt in rcpts:
+            path = self.stored.get((rcpt.lower(), message_id))
+            if path is None:
+                return None
+        return path
 
     def dns_txt(self, name, timeout=5):
         if isinstance(name, bytes):
@@ -49,9 +103,23 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        content = envelope.original_content or envelope.content
+        original = self.duplicate_of(envelope.rcpt_tos, content)
+        if original is not None:
+            with open(original, "rb") as f:
+                same = without_signature(f.read()) == without_signature(content)
+            record = {
+                "message_id": header_value(content, "Message-ID"),
+                "rcpt_tos": envelope.rcpt_tos,
+                "same_message": same,
+                "dkim": self.dkim_result(content),
+                "received_at": time.time(),
+            }
+            with open(os.path.join(self.maildir, "duplicates.jsonl"), "a") as f:
+                f.write(json.dumps(record) + "\n")
+            return "250 Message accepted for delivery (duplicate, not stored again)"
         name = f"{time.time_ns()}-{uuid.uuid4().hex}"
         tmp = os.path.join(self.maildir, f".{name}.tmp")
-        content = envelope.original_content or envelope.content
         with open(tmp, "wb") as f:
             f.write(content)
         meta = {
@@ -63,7 +131,9 @@ class Sink:
         with open(os.path.join(self.maildir, f"{name}.json"), "w") as f:
             json.dump(meta, f)
         # The .eml appears last and atomically: a reader that sees it sees all.
-        os.rename(tmp, os.path.join(self.maildir, f"{name}.eml"))
+        path = os.path.join(self.maildir, f"{name}.eml")
+        os.rename(tmp, path)
+        self.remember(envelope.rcpt_tos, content, path)
         return "250 Message accepted for delivery"
 
 

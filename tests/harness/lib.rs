@@ -10,6 +10,7 @@ mod db;
 pub mod gateway;
 mod mail;
 pub mod process;
+pub mod receipts;
 mod settings;
 pub mod worker;
 

@@ -1,5 +1,5 @@
 //! Reading what the local SMTP server stored: `<name>.eml` holds the message
-//! byte for byte, `<name>.json` its envelope.
+//! byte for byte, `<name>.json` its envelope and DKIM verdict.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +13,8 @@ pub struct StoredMail {
     pub raw: Vec<u8>,
     pub mail_from: String,
     pub rcpt_tos: Vec<String>,
+    /// The SMTP server's DKIM verdict: `pass`, `fail (...)` or `none`.
+    pub dkim: String,
 }
 
 impl StoredMail {
@@ -57,9 +59,28 @@ impl Mailbox {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    dkim: envelope["dkim"].as_str().unwrap_or("none").to_owned(),
                 })
             })
             .filter(|mail| matches(mail))
+            .collect()
+    }
+
+    /// Deliveries the server accepted but did not store again, because a
+    /// message with the same Message-ID was already stored for the
+    /// recipient: `(message_id, same_message, dkim)`.
+    pub fn duplicates(&self) -> Vec<(String, bool, String)> {
+        std::fs::read_to_string(self.dir.join("duplicates.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|v| {
+                (
+                    v["message_id"].as_str().unwrap_or_default().to_owned(),
+                    v["same_message"].as_bool().unwrap_or(false),
+                    v["dkim"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect()
     }
 

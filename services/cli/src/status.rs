@@ -17,40 +17,47 @@ struct Config {
     postgres: pg::PostgresConfig,
     kafka: kafka::KafkaConfig,
     #[serde(default)]
-    worker: WorkerGroup,
+    worker: Group,
+    #[serde(default)]
+    receipts: Group,
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct WorkerGroup {
-    #[serde(default = "default_group")]
-    group_id: String,
+/// A service's consumer group; its other settings are not read here.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Group {
+    #[serde(default)]
+    group_id: Option<String>,
 }
 
-impl Default for WorkerGroup {
-    fn default() -> Self {
-        Self {
-            group_id: default_group(),
-        }
+impl Group {
+    fn name(&self, default: &str) -> String {
+        self.group_id.clone().unwrap_or_else(|| default.to_owned())
     }
-}
-
-fn default_group() -> String {
-    "intake-worker".into()
 }
 
 struct Pending {
     unfinished: i64,
     unsent: i64,
+    /// Supplements whose receipt is not yet stored, or stored and not yet
+    /// sent (or suppressed, or failed).
+    receipts: i64,
 }
 
 async fn pending(pool: &PgPool) -> anyhow::Result<Pending> {
-    let (unfinished, unsent): (i64, i64) = sqlx::query_as(
+    let (unfinished, unsent, receipts): (i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from ingest_claims where state = 'accepted' and finished_at is null),
-                (select count(*) from outbox where sent_at is null)",
+                (select count(*) from outbox where sent_at is null),
+                (select count(*) from supplements s
+                 where not exists (select 1 from receipts r where r.supplement_id = s.supplement_id))
+                + (select count(*) from receipts where state in ('pending', 'sending'))",
     )
     .fetch_one(pool)
     .await?;
-    Ok(Pending { unfinished, unsent })
+    Ok(Pending {
+        unfinished,
+        unsent,
+        receipts,
+    })
 }
 
 pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
@@ -60,13 +67,14 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
         let deadline = Instant::now() + limit;
         loop {
             let p = pending(&pool).await?;
-            if p.unfinished == 0 && p.unsent == 0 {
+            if p.unfinished == 0 && p.unsent == 0 && p.receipts == 0 {
                 break;
             }
             if Instant::now() > deadline {
                 println!(
-                    "still waiting after {limit:?}: {} supplements without an outcome, {} events unsent",
-                    p.unfinished, p.unsent
+                    "still waiting after {limit:?}: {} supplements without an outcome, {} events unsent, \
+                     {} receipts not yet sent",
+                    p.unfinished, p.unsent, p.receipts
                 );
                 break;
             }
@@ -86,17 +94,53 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
         "select verdict, count(*) from attachments group by verdict order by verdict",
     )
     .await?;
+    print_counts(
+        &pool,
+        "Receipts by state:",
+        "select state, count(*) from receipts group by state order by state",
+    )
+    .await?;
+    print_counts(
+        &pool,
+        "Receipts not sent, by reason:",
+        "select coalesce(reason, '?'), count(*) from receipts
+         where state in ('suppressed', 'failed') group by 1 order by 2 desc, 1 limit 12",
+    )
+    .await?;
+    let failed: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select reference, channel, recipient, coalesce(reason, '') from receipts
+         where state = 'failed' order by updated_at desc limit 10",
+    )
+    .fetch_all(&pool)
+    .await?;
+    if !failed.is_empty() {
+        println!("Failed receipts (newest 10; operations decide what to do):");
+        for (reference, channel, recipient, reason) in failed {
+            println!("  {reference} {channel} {recipient}: {reason}");
+        }
+    }
     let p = pending(&pool).await?;
     println!(
-        "In flight: {} accepted but without an outcome, {} events waiting in the outbox",
-        p.unfinished, p.unsent
+        "In flight: {} accepted but without an outcome, {} events waiting in the outbox, \
+         {} receipts not yet sent",
+        p.unfinished, p.unsent, p.receipts
     );
 
-    let lag = consumer_lag(&config.kafka, &config.worker.group_id)?;
-    println!("Consumer lag of group {}:", config.worker.group_id);
-    for (topic, partitions) in lag {
-        let total: i64 = partitions.iter().sum();
-        println!("  {topic:<40} {total} ({partitions:?} per partition)");
+    for (group, specs) in [
+        (
+            config.worker.name("intake-worker"),
+            &[topics::SECUREMAIL, topics::ENTER_FINLAND][..],
+        ),
+        (
+            config.receipts.name("intake-receipts"),
+            &[topics::RECEIPTS][..],
+        ),
+    ] {
+        println!("Consumer lag of group {group}:");
+        for (topic, partitions) in consumer_lag(&config.kafka, &group, specs)? {
+            let total: i64 = partitions.iter().sum();
+            println!("  {topic:<40} {total} ({partitions:?} per partition)");
+        }
     }
     Ok(())
 }
@@ -105,7 +149,7 @@ async fn print_counts(pool: &PgPool, title: &str, sql: &'static str) -> anyhow::
     let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
     println!("{title}");
     for (name, count) in &rows {
-        println!("  {name:<12} {count}");
+        println!("  {name:<24} {count}");
     }
     Ok(())
 }
@@ -114,13 +158,14 @@ async fn print_counts(pool: &PgPool, title: &str, sql: &'static str) -> anyhow::
 fn consumer_lag(
     config: &kafka::KafkaConfig,
     group: &str,
+    specs: &[topics::TopicSpec],
 ) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
     let consumer: BaseConsumer = config.consumer(group).create()?;
     let names = config.topics();
     let timeout = Duration::from_secs(10);
     let mut out = Vec::new();
-    for spec in [topics::SECUREMAIL, topics::ENTER_FINLAND] {
-        let topic = names.name(&spec);
+    for spec in specs {
+        let topic = names.name(spec);
         let mut list = TopicPartitionList::new();
         for p in 0..spec.partitions {
             list.add_partition(&topic, p);

@@ -31,7 +31,11 @@ pub struct Eservice {
 }
 
 impl Eservice {
-    pub fn new(url: &str, token: SecretString, timeout: Duration) -> Result<Self, EserviceSetupError> {
+    pub fn new(
+        url: &str,
+        token: SecretString,
+        timeout: Duration,
+    ) -> Result<Self, EserviceSetupError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
@@ -87,11 +91,17 @@ mod tests {
     fn server_errors_and_throttling_are_retried_refusals_are_not() {
         for status in [503, 500, 429, 408] {
             let status = StatusCode::from_u16(status).expect("status");
-            assert!(matches!(classify(status, ""), Attempt::Transient(_)), "{status}");
+            assert!(
+                matches!(classify(status, ""), Attempt::Transient(_)),
+                "{status}"
+            );
         }
         for status in [400, 401, 404, 422] {
             let status = StatusCode::from_u16(status).expect("status");
-            assert!(matches!(classify(status, "no"), Attempt::Permanent(_)), "{status}");
+            assert!(
+                matches!(classify(status, "no"), Attempt::Permanent(_)),
+                "{status}"
+            );
         }
     }
 }

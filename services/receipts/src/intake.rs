@@ -44,7 +44,10 @@ impl Intake {
                     Ok(()) => {}
                     Err(error) => self.park(&message, &headers, payload, &error).await,
                 },
-                Err(error) => self.park(&message, &headers, payload, &error.to_string()).await,
+                Err(error) => {
+                    self.park(&message, &headers, payload, &error.to_string())
+                        .await
+                }
             }
             if let Err(error) = self.consumer.store_offset_from_message(&message) {
                 tracing::warn!(error = %error, "could not store the consumer offset");
@@ -66,7 +69,11 @@ impl Intake {
             message.offset()
         );
         let key = String::from_utf8_lossy(message.key().unwrap_or_default());
-        tracing::error!(error, origin, "receipt request sent to the dead-letter topic");
+        tracing::error!(
+            error,
+            origin,
+            "receipt request sent to the dead-letter topic"
+        );
         self.producer
             .dead_letter(&origin, &key, headers, payload, error, MAX_BACKOFF)
             .await;
@@ -88,7 +95,9 @@ impl Intake {
                             reason,
                             "no receipt will be sent"
                         ),
-                        Stored::AlreadyKnown => tracing::debug!(
+                        // Counted by tests and worth seeing: redelivery is
+                        // normal after a rebalance, a storm of it is not.
+                        Stored::AlreadyKnown => tracing::info!(
                             receipt_id = %request.receipt_id,
                             "receipt request redelivered; already stored"
                         ),

@@ -16,7 +16,7 @@ pub mod store;
 pub mod templates;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use intake_adapters::kafka::{EventProducer, KafkaConfig};
@@ -61,6 +61,8 @@ pub struct Parts {
 pub struct Receipts {
     intake: JoinHandle<()>,
     sender: JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+    wake: Arc<Notify>,
 }
 
 impl Receipts {
@@ -92,6 +94,7 @@ impl Receipts {
             config.eservice_timeout,
         )?;
         let wake = Arc::new(Notify::new());
+        let stopping = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
         let sender = Arc::new(Sender {
             pool: pool.clone(),
@@ -105,6 +108,7 @@ impl Receipts {
             poll_interval: config.poll_interval,
             wake: wake.clone(),
             counters: counters.clone(),
+            stopping: stopping.clone(),
         });
 
         let mut client = kafka.member(&config.group_id, config.instance_id.as_deref());
@@ -120,20 +124,36 @@ impl Receipts {
             pool,
             domain: config.domain.clone(),
             limit: config.rate(),
-            wake,
+            wake: wake.clone(),
         };
+        let intake_wake = wake;
         tokio::spawn(status_log(counters));
         Ok(Self {
             intake: tokio::spawn(intake.run()),
             sender: tokio::spawn(sender.run()),
+            stopping,
+            wake: intake_wake,
         })
     }
 
-    /// Resolves if either loop ends, which happens only on a bug.
-    pub async fn finished(self) -> Result<(), tokio::task::JoinError> {
+    /// Resolves if either loop ends, which happens only on a bug or after
+    /// `stop`.
+    pub async fn finished(&mut self) -> Result<(), tokio::task::JoinError> {
         tokio::select! {
-            result = self.intake => result,
-            result = self.sender => result,
+            result = &mut self.intake => result,
+            result = &mut self.sender => result,
+        }
+    }
+
+    /// Stops taking receipts and lets the sends under way finish, for at
+    /// most `within`; a send cut off after that is retried after its lease
+    /// as the same message.
+    pub async fn stop(self, within: Duration) {
+        self.intake.abort();
+        self.stopping.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+        if tokio::time::timeout(within, self.sender).await.is_err() {
+            tracing::warn!("sends still under way at shutdown; they will be retried");
         }
     }
 }

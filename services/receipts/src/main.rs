@@ -21,7 +21,8 @@ async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry);
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
-    let receipts = intake_receipts::Receipts::start(intake_receipts::Parts {
+    let within = config.smtp.timeout.max(config.receipts.eservice_timeout);
+    let mut receipts = intake_receipts::Receipts::start(intake_receipts::Parts {
         kafka: config.kafka,
         pool,
         smtp: config.smtp,
@@ -30,7 +31,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     tracing::info!("ready");
     tokio::select! {
-        () = intake_adapters::shutdown::signal() => tracing::info!("shutting down"),
+        () = intake_adapters::shutdown::signal() => {
+            tracing::info!("shutting down");
+            receipts.stop(within).await;
+        }
         result = receipts.finished() => result.context("the receipt service stopped")?,
     }
     telemetry.shutdown();

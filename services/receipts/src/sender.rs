@@ -38,12 +38,15 @@ pub struct Sender {
     pub poll_interval: Duration,
     pub wake: Arc<Notify>,
     pub counters: Arc<Counters>,
+    /// Set on shutdown: no new claims; sends under way finish and are
+    /// recorded, so a deploy does not leave receipts in doubt.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sender {
     pub async fn run(self: Arc<Self>) {
         let batch_size = i64::try_from(self.concurrency * 2).unwrap_or(16);
-        loop {
+        while !self.stopping.load(Ordering::Relaxed) {
             let batch = match store::claim_due(&self.pool, batch_size, self.lease).await {
                 Ok(batch) => batch,
                 Err(error) => {

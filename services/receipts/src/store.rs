@@ -58,10 +58,11 @@ pub async fn store(
         .bind(&key)
         .execute(&mut *tx)
         .await?;
-    let known: Option<(Uuid,)> = sqlx::query_as("select receipt_id from receipts where supplement_id = $1")
-        .bind(request.supplement_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let known: Option<(Uuid,)> =
+        sqlx::query_as("select receipt_id from receipts where supplement_id = $1")
+            .bind(request.supplement_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if known.is_some() {
         return Ok(Stored::AlreadyKnown);
     }
@@ -132,7 +133,11 @@ pub struct Claimed {
 
 /// Takes up to `limit` due receipts (new, due for a retry, or abandoned
 /// mid-send) and marks them `sending` until `lease` from now.
-pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<Claimed>, StoreError> {
+pub async fn claim_due(
+    pool: &PgPool,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Claimed>, StoreError> {
     let rows: Vec<(serde_json::Value, i32, DateTime<Utc>, bool, Uuid)> = sqlx::query_as(
         "with due as (
              select receipt_id, state = 'sending' as interrupted from receipts
@@ -165,7 +170,12 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec
 
 /// Records the outcome of an attempt. False when the claim had been taken
 /// over (the lease ran out first): the newer claim decides.
-pub async fn finish(pool: &PgPool, receipt_id: Uuid, attempt: i32, next: &Next) -> Result<bool, StoreError> {
+pub async fn finish(
+    pool: &PgPool,
+    receipt_id: Uuid,
+    attempt: i32,
+    next: &Next,
+) -> Result<bool, StoreError> {
     let retry_in = next.retry_in.map(interval);
     let done = sqlx::query(
         "update receipts

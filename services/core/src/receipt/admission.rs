@@ -37,7 +37,11 @@ pub fn recipient_key(recipient: &ReceiptRecipient) -> String {
     }
 }
 
-pub fn admit(request: &ReceiptRequested, history: &RecipientHistory, limit: RateLimit) -> Admission {
+pub fn admit(
+    request: &ReceiptRequested,
+    history: &RecipientHistory,
+    limit: RateLimit,
+) -> Admission {
     let ReceiptRecipient::Email { address } = &request.recipient else {
         return Admission::Send;
     };
@@ -152,7 +156,11 @@ mod tests {
             recent: 0,
         };
         assert_eq!(
-            admit(&mail("a@example.org", MailSignals::default()), &history, LIMIT),
+            admit(
+                &mail("a@example.org", MailSignals::default()),
+                &history,
+                LIMIT
+            ),
             Admission::Suppress("on the suppression list (asked not to be mailed)".into())
         );
     }
@@ -184,7 +192,11 @@ mod tests {
             window: Duration::from_secs(90),
         };
         assert_eq!(
-            admit(&mail("a@example.org", MailSignals::default()), &recent(0), limit),
+            admit(
+                &mail("a@example.org", MailSignals::default()),
+                &recent(0),
+                limit
+            ),
             Admission::Suppress("rate limit: 0 receipts to this address within 90 s".into())
         );
     }
