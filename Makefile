@@ -43,7 +43,7 @@ test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the re
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
-	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker
+	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts
 	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests
 
 build: ## Build every binary

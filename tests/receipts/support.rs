@@ -244,14 +244,24 @@ impl Alone {
     }
 
     pub async fn receipts(&self, overrides: &[(&str, &str)]) -> TestReceipts {
+        self.receipts_profile(overrides, "debug").await
+    }
+
+    /// `release` for benchmarks.
+    pub async fn receipts_profile(
+        &self,
+        overrides: &[(&str, &str)],
+        profile: &'static str,
+    ) -> TestReceipts {
         let url = self.stack.database_url(&self.db);
-        TestReceipts::start(
+        TestReceipts::start_profile(
             &self.stack,
             &self.kafka,
             &url,
             &self.smtp,
             &self.eservice,
             overrides,
+            profile,
         )
         .await
     }
