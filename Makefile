@@ -27,11 +27,13 @@ run: prereqs stack-up build ## Start the stack and every service, run a generate
 	@$(WITH_ENV) target/debug/intake check
 	@$(WITH_ENV) target/debug/intake-generate --supplements $(SUPPLEMENTS) --manifest target/generated/manifest.jsonl
 	@echo
-	@echo "Waiting for the worker to finish them..."
+	@echo "Waiting for the worker and the receipt service to finish them..."
 	@$(WITH_ENV) target/debug/intake status --wait 5m
 	@echo
-	@echo "intake is running on the local stack. $(SUPPLEMENTS) generated supplements went through gateway and"
-	@echo "worker; the expected outcome of each is in target/generated/manifest.jsonl."
+	@echo "intake is running on the local stack. $(SUPPLEMENTS) generated supplements went through gateway,"
+	@echo "worker and receipt service; the expected outcome of each is in target/generated/manifest.jsonl."
+	@echo "Receipts: e-mails in .stack/smtp/mail (one .eml each; its .json has the DKIM verdict),"
+	@echo "      Enter Finland notifications in .stack/eservice/notifications."
 	@echo "Next: worker decisions in .stack/logs/intake-worker.log (one JSON line per supplement),"
 	@echo "      records in PostgreSQL (psql \$$INTAKE_POSTGRES__URL: supplements, attachments, audit_log),"
 	@echo "      events on the routed/triage/quarantine/receipts topics, refused files in the quarantine bucket."
