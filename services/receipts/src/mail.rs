@@ -120,7 +120,7 @@ impl Mailer {
             + Duration::from_secs(u64::try_from(envelope.created_at.timestamp()).unwrap_or(0));
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(None, to))
+            .to(Mailbox::new(None, to.clone()))
             .subject(words.subject.clone())
             .date(date)
             .message_id(Some(self.message_id(envelope.receipt_id)))
@@ -140,19 +140,7 @@ impl Mailer {
         let mut message = builder
             // Envelope sender null (RFC 3834 section 3.3): a receipt must
             // not draw bounces or replies into a loop.
-            .envelope(
-                lettre::address::Envelope::new(
-                    None,
-                    vec![
-                        envelope
-                            .to
-                            .trim()
-                            .parse()
-                            .map_err(|e| format!("recipient address: {e}"))?,
-                    ],
-                )
-                .map_err(|e| e.to_string())?,
-            )
+            .envelope(lettre::address::Envelope::new(None, vec![to]).map_err(|e| e.to_string())?)
             .body(words.text.clone())
             .map_err(|e| e.to_string())?;
         message.sign(&self.dkim);
