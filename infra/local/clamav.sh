@@ -20,6 +20,13 @@ StreamMaxLength 450M
 MaxScanSize 450M
 MaxFileSize 450M
 AlertExceedsMax yes
+# Alert on what cannot be looked into or runs by itself; the worker tells
+# these heuristics apart from malware (intake_core::decide::scanner_finding).
+AlertEncrypted yes
+AlertEncryptedArchive yes
+AlertEncryptedDoc yes
+AlertOLE2Macros yes
+AlertBrokenExecutables yes
 MaxThreads 4
 CONF
 }
@@ -31,8 +38,13 @@ clamd_answers() {
 clamav_up() {
     local dir="$STACK_DIR/clamav" log="$LOG_DIR/clamd.log"
     if pid_alive clamd && clamd_answers; then
-        say "clamd: already running"
-        return
+        # A clamd started with older settings is restarted with these.
+        if [ "$(clamd_conf "$dir")" = "$(cat "$dir/clamd.conf" 2>/dev/null)" ]; then
+            say "clamd: already running"
+            return
+        fi
+        say "clamd: settings changed; restarting"
+        stop_pid clamd
     fi
     if [ ! -x /usr/sbin/clamd ] || ! command -v clamdscan >/dev/null; then
         apt_install clamav-daemon clamdscan

@@ -87,3 +87,47 @@ async fn different_messages_are_different_supplements() {
     assert_ne!(first, second);
     assert_eq!(gateway.record_count(&topics::SECUREMAIL).await, 2);
 }
+
+#[tokio::test]
+async fn a_shared_message_id_does_not_swallow_another_message() {
+    let gateway = TestGateway::start(&Stack::new(), Limits::default()).await;
+    let mine = email("<same@example.org>", "liite", "a.pdf", b"%PDF-1.4");
+    let theirs = email("<same@example.org>", "toinen", "b.pdf", b"%PDF-1.5");
+    let first = post_securemail(&gateway, mine)
+        .send()
+        .await
+        .expect("request");
+    let first = accepted_id(first).await;
+    let second = post_securemail(&gateway, theirs)
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        second.headers().get("idempotent-replayed").is_none(),
+        "another message is not a replay"
+    );
+    let second = accepted_id(second).await;
+    assert_ne!(first, second);
+    assert_eq!(gateway.record_count(&topics::SECUREMAIL).await, 2);
+}
+
+#[tokio::test]
+async fn an_overlong_message_id_is_accepted_once_and_capped() {
+    let gateway = TestGateway::start(&Stack::new(), Limits::default()).await;
+    let id = format!("<{}@example.org>", "x".repeat(5000));
+    let raw = email(&id, "liite", "a.pdf", b"%PDF-1.4");
+    let first = accepted_id(
+        post_securemail(&gateway, raw.clone())
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let again = accepted_id(post_securemail(&gateway, raw).send().await.expect("retry")).await;
+    assert_eq!(first, again, "a retry is still a replay");
+    let events = gateway
+        .events::<SecuremailReceived>(&topics::SECUREMAIL, 1)
+        .await;
+    let carried = events[0].1.data.message_id.clone().expect("kept");
+    assert!(carried.len() <= 998, "{} bytes in the event", carried.len());
+}

@@ -86,10 +86,7 @@ impl Stack {
     }
 
     pub fn clamav(&self) -> ClamavConfig {
-        ClamavConfig {
-            address: self.settings.get("INTAKE_CLAMAV__ADDRESS"),
-            chunk_size: 1024 * 1024,
-        }
+        ClamavConfig::at(self.settings.get("INTAKE_CLAMAV__ADDRESS"))
     }
 
     pub fn smtp(&self) -> SmtpConfig {

@@ -12,6 +12,10 @@ use crate::gateway::TestGateway;
 use crate::process::ServiceProcess;
 use crate::{Stack, unique};
 
+/// The name the tests' "receiving mail server" signs its
+/// `Authentication-Results` with.
+pub const AUTHSERV_ID: &str = "mx.intake.test";
+
 pub struct TestWorker {
     pub process: ServiceProcess,
     pub group: String,
@@ -30,6 +34,17 @@ impl TestWorker {
         gateway: &TestGateway,
         clamd: Option<&str>,
         profile: &'static str,
+    ) -> Self {
+        Self::start_with(stack, gateway, clamd, profile, Vec::new()).await
+    }
+
+    /// As `start_profile`, with further settings (`INTAKE_...` names).
+    pub async fn start_with(
+        stack: &Stack,
+        gateway: &TestGateway,
+        clamd: Option<&str>,
+        profile: &'static str,
+        extra: Vec<(String, String)>,
     ) -> Self {
         let (store, quarantine_bucket) = stack.bucket().await;
         drop(store);
@@ -79,8 +94,10 @@ impl TestWorker {
             // Retries come quickly in tests; production waits longer.
             ("INTAKE_WORKER__MAX_BACKOFF".into(), "1s".into()),
             ("INTAKE_TELEMETRY__LOG_FORMAT".into(), "json".into()),
+            ("INTAKE_WORKER__AUTHSERV_ID".into(), AUTHSERV_ID.into()),
             ("RUST_LOG".into(), "info".into()),
         ]);
+        env.extend(extra);
         let process = ServiceProcess::start(stack, "intake-worker", &group, env, profile).await;
         Self {
             process,
@@ -131,7 +148,9 @@ impl TestClamd {
             format!(
                 "TCPSocket {port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {}\nTemporaryDirectory {}\n\
                  Foreground yes\nStreamMaxLength 450M\nMaxScanSize 450M\nMaxFileSize 450M\n\
-                 AlertExceedsMax yes\nMaxThreads 2\n",
+                 AlertExceedsMax yes\nAlertEncrypted yes\nAlertEncryptedArchive yes\n\
+                 AlertEncryptedDoc yes\nAlertOLE2Macros yes\nAlertBrokenExecutables yes\n\
+                 MaxThreads 2\n",
                 db.display(),
                 dir.join("tmp").display()
             ),
@@ -164,11 +183,9 @@ impl TestClamd {
             .spawn()
             .expect("start clamd (make stack-up installs it)");
         self.child = Some(child);
-        let scanner =
-            intake_adapters::clamav::Scanner::new(&intake_adapters::clamav::ClamavConfig {
-                address: self.address.clone(),
-                chunk_size: 1 << 20,
-            });
+        let scanner = intake_adapters::clamav::Scanner::new(
+            &intake_adapters::clamav::ClamavConfig::at(self.address.clone()),
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         while scanner.ping().await.is_err() {
             assert!(

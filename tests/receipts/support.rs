@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use intake_core::events::{
-    Channel, DuplicateOf, FileOutcome, Language, MailSignals, ReceiptOutcome, ReceiptRecipient,
-    ReceiptRequested, RefusalReason,
+    Channel, DuplicateOf, FileKind, FileOutcome, Language, MailSignals, ReceiptOutcome,
+    ReceiptRecipient, ReceiptRequested, RefusalReason, Transport,
 };
 use intake_core::ids::{ApplicationId, CustomerNumber};
 use intake_core::receipt::{Template, mask_application_id, receipt_message_id};
@@ -36,6 +36,7 @@ pub fn email_request(n: u32, address: &str, language: Option<Language>) -> Recei
             &supplement_id.simple().to_string()[..5].to_uppercase()
         ),
         channel: Channel::Securemail,
+        transport: Some(Transport::Securemail),
         recipient: ReceiptRecipient::Email {
             address: address.to_owned(),
         },
@@ -45,14 +46,19 @@ pub fn email_request(n: u32, address: &str, language: Option<Language>) -> Recei
         outcome: ReceiptOutcome::Received,
         files: vec![
             FileOutcome {
-                filename: format!("passport-{n}.pdf"),
+                position: 1,
+                kind: FileKind::Pdf,
+                size: 1_234_567 + u64::from(n),
                 refusal: None,
             },
             FileOutcome {
-                filename: format!("scan-{n}.zip"),
+                position: 2,
+                kind: FileKind::Archive,
+                size: 800,
                 refusal: Some(RefusalReason::ALL[(n as usize) % RefusalReason::ALL.len()]),
             },
         ],
+        message_refused: None,
         mail: Some(MailSignals {
             message_id: Some(format!(
                 "<applicant.{n}.{}@example.org>",
@@ -66,6 +72,7 @@ pub fn email_request(n: u32, address: &str, language: Option<Language>) -> Recei
 pub fn eservice_request(n: u32, language: Option<Language>) -> ReceiptRequested {
     let mut request = email_request(n, "unused@example.org", language);
     request.channel = Channel::EnterFinland;
+    request.transport = None;
     request.recipient = ReceiptRecipient::EnterFinland {
         customer_number: CustomerNumber::from_serial(10_000_000 + n).expect("customer number"),
     };
@@ -158,12 +165,22 @@ pub fn check_words(text: &str, request: &ReceiptRequested) {
             continue;
         }
         assert!(text.contains(&t.reference.replace("{reference}", &request.reference)));
-        for file in &request.files {
-            assert!(
-                text.contains(&file.filename),
-                "{} missing:\n{text}",
-                file.filename
-            );
+        // A resend says only that; the files were received the first time.
+        let files = match request.outcome {
+            ReceiptOutcome::Received => request.files.as_slice(),
+            ReceiptOutcome::AlreadyReceived(_) => &[],
+        };
+        for file in files {
+            let line = if file.refusal.is_some() {
+                &t.refused
+            } else {
+                &t.accepted
+            };
+            let start = line
+                .replace("{position}", &file.position.to_string())
+                .replace("{kind}", t.kind_text(file.kind));
+            let start = &start[..start.find("{size}").unwrap_or(start.len())];
+            assert!(text.contains(start), "{start:?} missing:\n{text}");
             if let Some(reason) = file.refusal {
                 assert!(
                     text.contains(t.reasons_text(reason)),
@@ -182,8 +199,14 @@ pub fn check_words(text: &str, request: &ReceiptRequested) {
             "original reference missing:\n{text}"
         );
     }
+    let first_arrival =
+        request.outcome == ReceiptOutcome::Received && request.message_refused.is_none();
     if let Some(application) = &request.application_id {
-        assert!(text.contains(&mask_application_id(application)));
+        assert_eq!(
+            text.contains(&mask_application_id(application)),
+            first_arrival,
+            "the masked application is named on a first arrival only:\n{text}"
+        );
         assert!(
             !text.contains(application.as_str()),
             "the full application id is never shown"

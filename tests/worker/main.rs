@@ -5,5 +5,6 @@
 
 mod arrival_order;
 mod full_mix;
+mod hostile;
 mod scanner_outage;
 mod support;

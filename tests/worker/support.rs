@@ -176,6 +176,16 @@ pub async fn check_against_manifest(
         "one receipt request per supplement"
     );
 
+    // Receipts describe files by position; the names are in the rows.
+    let names: HashMap<(Uuid, i32), String> = {
+        let rows: Vec<(Uuid, i32, String)> =
+            sqlx::query_as("select supplement_id, ordinal, filename from attachments")
+                .fetch_all(pool)
+                .await
+                .expect("attachments");
+        rows.into_iter().map(|(s, o, f)| ((s, o), f)).collect()
+    };
+
     let quarantined: HashMap<Uuid, Vec<String>> = {
         let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
             "select (payload->>'supplement_id')::uuid, payload->'reason' from outbox
@@ -210,7 +220,11 @@ pub async fn check_against_manifest(
                 let refused_now: HashSet<(String, String)> = receipt
                     .files
                     .iter()
-                    .filter_map(|f| f.refusal.map(|r| (f.filename.clone(), format!("{r:?}"))))
+                    .filter_map(|f| {
+                        let name = names.get(&(*id, f.position as i32 - 1)).cloned();
+                        f.refusal
+                            .map(|r| (name.unwrap_or_default(), format!("{r:?}")))
+                    })
                     .collect();
                 let refused_expected: HashSet<(String, String)> = refused
                     .iter()

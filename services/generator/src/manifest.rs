@@ -24,7 +24,8 @@ pub enum Expected {
         possible_resend_of: Option<usize>,
     },
     /// To manual triage, for these reasons (`no_identifier`,
-    /// `unknown_application`, `ambiguous`).
+    /// `unknown_application`, `ambiguous`, `sender_not_party`,
+    /// `automatic_message`).
     Triage { reasons: Vec<String> },
     /// The whole supplement is kept from caseworkers, for this reason.
     Quarantined { reason: String },

@@ -425,7 +425,7 @@ impl Planner<'_> {
                     why: "auto-reply (RFC 3834)".into(),
                 };
                 (
-                    triage("no_identifier"),
+                    triage("automatic_message"),
                     receipt,
                     mail_request(Transport::Email, &base),
                 )
@@ -441,7 +441,7 @@ impl Planner<'_> {
                     why: "bounce (empty return path)".into(),
                 };
                 (
-                    triage("no_identifier"),
+                    triage("automatic_message"),
                     receipt,
                     securemail(Transport::Email, "", raw),
                 )

@@ -3,24 +3,27 @@
 //! security staff will need, and collect the identifiers. Idempotent: a
 //! second run after a crash writes the same objects under the same keys.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use intake_adapters::clamav::Verdict;
 use intake_core::decide::{
-    Explicit, Finding, Identifiers, PartVerdict, classify, extract_identifiers,
+    Explicit, Finding, Identifiers, PartVerdict, classify, clean_text, extract_identifiers,
+    normalise_name, scanner_finding,
 };
 use intake_core::events::{
     Channel, EnterFinlandReceived, Language, MailSignals, ObjectRef, QuarantineReason,
-    ReceiptRecipient, SecuremailReceived, Transport,
+    ReceiptRecipient, RefusalReason, SecuremailReceived, Transport,
 };
 use intake_core::ids::{CustomerNumber, RequestId};
+use intake_core::receipt::dmarc_result;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::content::{Content, ContentError, Plain, bytes_stream};
-use crate::inspect::{self, InspectLimits, Inspection, MimeLimits};
-use crate::scan::Scanning;
+use crate::inspect::{self, FileBytes, InspectLimits, Inspection, MimeLimits};
+use crate::scan::{Scanned, Scanning};
 
 /// An inbound event, from either channel.
 #[derive(Debug, Clone)]
@@ -97,6 +100,89 @@ pub struct Analysis {
     pub explicit: Explicit,
 }
 
+impl Analysis {
+    /// What the event alone says, before any content is read: enough to
+    /// record an outcome and answer the applicant when the content cannot
+    /// be processed.
+    pub fn unread(inbound: &Inbound) -> Self {
+        match inbound {
+            Inbound::Securemail(event) => {
+                let sender = Some(clean_text(&event.sender, MAX_ADDRESS_BYTES).to_lowercase())
+                    .filter(|s| !s.is_empty());
+                let address = sender.clone().unwrap_or_default();
+                Analysis {
+                    supplement_id: event.supplement_id,
+                    channel: Channel::Securemail,
+                    transport: Some(event.transport),
+                    sender: sender.clone(),
+                    customer_number: None,
+                    arrived_at: event.arrived_at,
+                    language: None,
+                    request_id: None,
+                    decrypted_with: None,
+                    text: String::new(),
+                    text_object: None,
+                    files: Vec::new(),
+                    whole: None,
+                    mail: Some(MailSignals {
+                        empty_return_path: sender.is_none(),
+                        message_id: event
+                            .message_id
+                            .as_deref()
+                            .map(|m| clean_text(m, MAX_HEADER_BYTES)),
+                        ..MailSignals::default()
+                    }),
+                    recipient: ReceiptRecipient::Email {
+                        address: address.clone(),
+                    },
+                    identifiers: Identifiers::default(),
+                    explicit: Explicit::Sender { address },
+                }
+            }
+            Inbound::EnterFinland(event) => Analysis {
+                supplement_id: event.supplement_id,
+                channel: Channel::EnterFinland,
+                transport: None,
+                sender: None,
+                customer_number: Some(event.customer_number.clone()),
+                arrived_at: event.arrived_at,
+                language: Some(event.language),
+                request_id: event.request_id.clone(),
+                decrypted_with: None,
+                text: String::new(),
+                text_object: Some(event.message_text.clone()),
+                files: Vec::new(),
+                whole: None,
+                mail: None,
+                recipient: ReceiptRecipient::EnterFinland {
+                    customer_number: event.customer_number.clone(),
+                },
+                identifiers: Identifiers::default(),
+                explicit: Explicit::Chosen {
+                    application_id: event.application_id.clone(),
+                    customer_number: event.customer_number.clone(),
+                },
+            },
+        }
+    }
+}
+
+impl Analysis {
+    /// Only what identifies the supplement and its sender: what is recorded
+    /// when the rest could not be.
+    pub fn stripped(&self) -> Self {
+        Analysis {
+            decrypted_with: None,
+            text: String::new(),
+            text_object: None,
+            files: Vec::new(),
+            whole: None,
+            identifiers: Identifiers::default(),
+            ..self.clone()
+        }
+    }
+}
+
 /// Why analysis stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyseError {
@@ -115,6 +201,21 @@ pub struct Analyser {
     pub max_mail_bytes: u64,
     pub inspect_max_bytes: u64,
     pub pdf_time_budget: Duration,
+    /// Our receiving mail server's name in `Authentication-Results`.
+    pub authserv_id: Option<String>,
+    pub unpack_time_budget: Duration,
+    /// Bytes of e-mail held in memory across all lanes, in KiB permits
+    /// (see `MAIL_MEMORY_FACTOR`).
+    pub mail_memory: Arc<Semaphore>,
+}
+
+/// An e-mail in memory costs its raw bytes, its decoded parts and the
+/// copies sealed for storage: about three times its size.
+pub const MAIL_MEMORY_FACTOR: u64 = 3;
+
+/// Permits (KiB) an e-mail of `size` bytes needs from `mail_memory`.
+pub fn mail_permits(size: u64) -> u32 {
+    u32::try_from((size * MAIL_MEMORY_FACTOR).div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 /// Message texts larger than this are stored but not read for ids.
@@ -129,33 +230,22 @@ impl Analyser {
     }
 
     async fn securemail(&self, event: &SecuremailReceived) -> Result<Analysis, AnalyseError> {
-        let sender = (!event.sender.trim().is_empty()).then(|| event.sender.trim().to_lowercase());
-        let mut analysis = Analysis {
-            supplement_id: event.supplement_id,
-            channel: Channel::Securemail,
-            transport: Some(event.transport),
-            sender: sender.clone(),
-            customer_number: None,
-            arrived_at: event.arrived_at,
-            language: None,
-            request_id: None,
-            decrypted_with: None,
-            text: String::new(),
-            text_object: None,
-            files: Vec::new(),
-            whole: None,
-            mail: Some(MailSignals {
-                empty_return_path: sender.is_none(),
-                message_id: event.message_id.clone(),
-                ..MailSignals::default()
-            }),
-            recipient: ReceiptRecipient::Email {
-                address: sender.clone().unwrap_or_default(),
-            },
-            identifiers: Identifiers::default(),
-            explicit: Explicit::Sender {
-                address: sender.clone().unwrap_or_default(),
-            },
+        let mut analysis = Analysis::unread(&Inbound::Securemail(event.clone()));
+        let sender = analysis.sender.clone();
+        // Waits while other lanes hold the memory budget: the worker's peak
+        // is set by configuration, not by what applicants send. A mail over
+        // the whole budget is refused before it is read (checked at start:
+        // `max_mail_bytes` fits the budget).
+        let _memory = match self
+            .mail_memory
+            .clone()
+            .acquire_many_owned(mail_permits(event.message.size))
+            .await
+        {
+            Ok(permit) => permit,
+            Err(_) => {
+                return Err(ContentError::Read(std::io::Error::other("worker stopping")).into());
+            }
         };
         let (key, raw) = match self
             .content
@@ -177,9 +267,16 @@ impl Analyser {
         };
         analysis.decrypted_with = Some(key);
         let mime = self.mime;
-        let unpacked = tokio::task::spawn_blocking(move || inspect::unpack(&raw, mime))
-            .await
-            .map_err(|e| ContentError::Read(std::io::Error::other(e)))?;
+        let unpacking = tokio::task::spawn_blocking(move || inspect::unpack(&raw, mime));
+        let unpacked = match tokio::time::timeout(self.unpack_time_budget, unpacking).await {
+            Ok(joined) => joined.map_err(|e| ContentError::Read(std::io::Error::other(e)))?,
+            // The thread runs on to its end; its result is dropped, and the
+            // message stops holding its key's lane now.
+            Err(_) => Err(inspect::MimeError::Unparseable(format!(
+                "unpacking took longer than {:?}",
+                self.unpack_time_budget
+            ))),
+        };
         let mail = match unpacked {
             Ok(mail) => mail,
             Err(e) => {
@@ -189,7 +286,13 @@ impl Analyser {
                 return Ok(analysis);
             }
         };
-        let from = sender.clone().or(mail.from.clone()).unwrap_or_default();
+        let from = sender
+            .clone()
+            .or(mail
+                .from
+                .as_deref()
+                .map(|f| clean_text(f, MAX_ADDRESS_BYTES)))
+            .unwrap_or_default();
         analysis.recipient = ReceiptRecipient::Email {
             address: from.clone(),
         };
@@ -206,6 +309,13 @@ impl Analyser {
                 scheme: scheme.to_owned(),
             });
             return Ok(analysis);
+        }
+        if let Some(signals) = analysis.mail.as_mut() {
+            signals.dmarc = self
+                .authserv_id
+                .as_deref()
+                .and_then(|id| dmarc_result(&mail.auth_results, id));
+            sanitise_signals(signals);
         }
         let text = if mail.text.trim().is_empty() {
             mail.html_text.clone()
@@ -243,19 +353,19 @@ impl Analyser {
             let bytes = Bytes::from(file.bytes);
             let plain = Plain::from_bytes(bytes.clone());
             let (inspection, verdict) = self
-                .inspect_and_scan(id, ordinal, &file.filename, &plain, None)
+                .inspect_and_scan(
+                    id,
+                    ordinal,
+                    (&file.filename, Some(&file.declared_type)),
+                    &plain,
+                    None,
+                )
                 .await?;
-            if !matches!(
-                verdict,
-                PartVerdict::Refuse {
-                    refusal: intake_core::events::RefusalReason::Infected,
-                    ..
-                }
-            ) {
+            if verdict.refusal() != Some(RefusalReason::Infected) {
                 found.merge(extract_identifiers(&inspection.text));
             }
             let (bucket, key) = match verdict {
-                PartVerdict::Accept { .. } => (
+                PartVerdict::Accept => (
                     &self.inbound_bucket,
                     object_key(id, &format!("file-{ordinal}")),
                 ),
@@ -267,8 +377,8 @@ impl Analyser {
             analysis.files.push(FileResult {
                 attachment_id: attachment_id(id, ordinal),
                 ordinal,
-                filename: file.filename,
-                declared_type: Some(file.declared_type),
+                filename: stored_name(&file.filename, ordinal),
+                declared_type: Some(clean_text(&file.declared_type, MAX_HEADER_BYTES)),
                 detected_type: inspection.detected_type,
                 size: plain.size,
                 sha256: plain.sha256,
@@ -285,30 +395,7 @@ impl Analyser {
 
     async fn enter_finland(&self, event: &EnterFinlandReceived) -> Result<Analysis, AnalyseError> {
         let id = event.supplement_id;
-        let mut analysis = Analysis {
-            supplement_id: id,
-            channel: Channel::EnterFinland,
-            transport: None,
-            sender: None,
-            customer_number: Some(event.customer_number.clone()),
-            arrived_at: event.arrived_at,
-            language: Some(event.language),
-            request_id: event.request_id.clone(),
-            decrypted_with: None,
-            text: String::new(),
-            text_object: Some(event.message_text.clone()),
-            files: Vec::new(),
-            whole: None,
-            mail: None,
-            recipient: ReceiptRecipient::EnterFinland {
-                customer_number: event.customer_number.clone(),
-            },
-            identifiers: Identifiers::default(),
-            explicit: Explicit::Chosen {
-                application_id: event.application_id.clone(),
-                customer_number: event.customer_number.clone(),
-            },
-        };
+        let mut analysis = Analysis::unread(&Inbound::EnterFinland(event.clone()));
         let (key, text) = match self
             .content
             .read_all(&event.message_text, MAX_TEXT_BYTES)
@@ -346,16 +433,19 @@ impl Analyser {
                 .inspect_and_scan(
                     id,
                     ordinal,
-                    &attachment.filename,
+                    (
+                        &attachment.filename,
+                        attachment.declared_content_type.as_deref(),
+                    ),
                     &plain,
                     Some(&attachment.object),
                 )
                 .await?;
-            if matches!(verdict, PartVerdict::Accept { .. }) {
+            if verdict == PartVerdict::Accept {
                 found.merge(extract_identifiers(&inspection.text));
             }
             let (object, remove_after) = match verdict {
-                PartVerdict::Accept { .. } => (attachment.object.clone(), None),
+                PartVerdict::Accept => (attachment.object.clone(), None),
                 PartVerdict::Refuse { .. } => (
                     self.content
                         .copy(
@@ -370,8 +460,11 @@ impl Analyser {
             analysis.files.push(FileResult {
                 attachment_id: attachment_id(id, ordinal),
                 ordinal,
-                filename: attachment.filename.clone(),
-                declared_type: attachment.declared_content_type.clone(),
+                filename: stored_name(&attachment.filename, ordinal),
+                declared_type: attachment
+                    .declared_content_type
+                    .as_deref()
+                    .map(|t| clean_text(t, MAX_HEADER_BYTES)),
                 detected_type: inspection.detected_type,
                 size: plain.size,
                 sha256: plain.sha256,
@@ -396,14 +489,19 @@ impl Analyser {
         let bytes = Bytes::from(text.as_bytes().to_vec());
         let verdict = self
             .scanning
-            .scan(&format!("{id}/text"), || {
+            .scan(&format!("{id}/text"), bytes.len() as u64, || {
                 let bytes = bytes.clone();
                 async move { Ok(bytes_stream(bytes)) }
             })
             .await?;
-        Ok(match verdict {
-            Verdict::Clean => None,
-            Verdict::Infected { signature } => Some(QuarantineReason::Infected { signature }),
+        let finding = match verdict {
+            Scanned::Clean => return Ok(None),
+            Scanned::Infected { signature } => scanner_finding(&signature),
+            Scanned::Unscannable { detail } => Finding::Unscannable { detail },
+        };
+        Ok(match classify(&[finding]) {
+            PartVerdict::Refuse { quarantine, .. } => Some(quarantine),
+            PartVerdict::Accept => None,
         })
     }
 
@@ -413,25 +511,35 @@ impl Analyser {
         &self,
         id: Uuid,
         ordinal: u32,
-        filename: &str,
+        (filename, declared): (&str, Option<&str>),
         plain: &Plain,
         stored: Option<&ObjectRef>,
     ) -> Result<(Inspection, PartVerdict), ContentError> {
         let inspection = {
-            let (name, size, head, whole, limits) = (
+            let (name, declared, size, head, tail, whole, limits) = (
                 filename.to_owned(),
+                declared.map(str::to_owned),
                 plain.size,
                 plain.head.clone(),
+                plain.tail.clone(),
                 plain.whole.clone(),
                 self.limits.clone(),
             );
             let task = tokio::task::spawn_blocking(move || {
-                inspect::inspect_file(&name, size, &head, whole.as_deref(), &limits)
+                let file = FileBytes {
+                    filename: &name,
+                    declared_type: declared.as_deref(),
+                    size,
+                    head: &head,
+                    tail: &tail,
+                    whole: whole.as_deref(),
+                };
+                inspect::inspect_file(file, &limits)
             });
             match tokio::time::timeout(self.pdf_time_budget, task).await {
                 Ok(Ok(inspection)) => inspection,
                 Ok(Err(panicked)) => Inspection {
-                    detected_type: inspect::detect_type(&plain.head),
+                    detected_type: inspect::detect_type(&plain.head, None),
                     findings: vec![Finding::Malformed {
                         detail: format!("inspection failed: {panicked}"),
                     }],
@@ -439,7 +547,7 @@ impl Analyser {
                 },
                 // The blocking thread finishes on its own; its result is dropped.
                 Err(_) => Inspection {
-                    detected_type: inspect::detect_type(&plain.head),
+                    detected_type: inspect::detect_type(&plain.head, None),
                     findings: vec![Finding::Malformed {
                         detail: format!("inspection took longer than {:?}", self.pdf_time_budget),
                     }],
@@ -451,7 +559,7 @@ impl Analyser {
         let verdict = match (&plain.whole, stored) {
             (Some(bytes), _) => {
                 self.scanning
-                    .scan(&what, || {
+                    .scan(&what, plain.size, || {
                         let bytes = bytes.clone();
                         async move { Ok(bytes_stream(bytes)) }
                     })
@@ -459,7 +567,7 @@ impl Analyser {
             }
             (None, Some(obj)) => {
                 self.scanning
-                    .scan(&what, || self.content.stream(obj))
+                    .scan(&what, plain.size, || self.content.stream(obj))
                     .await?
             }
             // Files from e-mails are always in memory; this would be a bug.
@@ -468,11 +576,44 @@ impl Analyser {
             }
         };
         let mut findings = inspection.findings.clone();
-        if let Verdict::Infected { signature } = verdict {
-            findings.push(Finding::Infected { signature });
+        match verdict {
+            Scanned::Clean => {}
+            Scanned::Infected { signature } => findings.push(scanner_finding(&signature)),
+            Scanned::Unscannable { detail } => findings.push(Finding::Unscannable { detail }),
         }
         let verdict = classify(&findings);
         Ok((inspection, verdict))
+    }
+}
+
+/// Header values kept in rows and events: RFC 5322's line limit.
+const MAX_HEADER_BYTES: usize = 998;
+/// RFC 5321's longest path.
+const MAX_ADDRESS_BYTES: usize = 320;
+
+/// The name kept for a file: cleaned of what PostgreSQL refuses and what
+/// hides an extension, capped; a file without one is named by position.
+fn stored_name(raw: &str, ordinal: u32) -> String {
+    let name = normalise_name(raw).name;
+    if name.is_empty() {
+        format!("file-{}", ordinal + 1)
+    } else {
+        name
+    }
+}
+
+/// Header facts travel in events and rows: no NUL, no control
+/// characters, no unbounded lengths.
+fn sanitise_signals(signals: &mut MailSignals) {
+    for value in [
+        &mut signals.auto_submitted,
+        &mut signals.precedence,
+        &mut signals.message_id,
+        &mut signals.dmarc,
+    ] {
+        if let Some(v) = value.as_mut() {
+            *v = clean_text(v, MAX_HEADER_BYTES);
+        }
     }
 }
 

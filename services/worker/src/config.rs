@@ -37,6 +37,13 @@ pub struct WorkerConfig {
     /// Largest e-mail unpacked (it is parsed in memory).
     #[serde(default = "default_max_mail")]
     pub max_mail_bytes: u64,
+    /// Memory all e-mails being analysed may take together; a mail waits
+    /// for its share (three times its size). Must hold the largest mail.
+    #[serde(default = "default_mail_memory")]
+    pub mail_memory_bytes: u64,
+    /// Longest time unpacking one e-mail's MIME structure may take.
+    #[serde(default = "default_unpack_time", with = "humantime_serde")]
+    pub unpack_time_budget: Duration,
     #[serde(default = "default_max_file")]
     pub max_file_bytes: u64,
     #[serde(default = "default_max_parts")]
@@ -61,6 +68,15 @@ pub struct WorkerConfig {
     /// Media types delivered to caseworkers, comma-separated.
     #[serde(default = "default_allowed_types")]
     pub allowed_types: String,
+    /// The authserv-id our receiving mail server writes into
+    /// `Authentication-Results`; only its DMARC verdict is believed, and a
+    /// failed one gets no receipt. Unset: DMARC is not read.
+    #[serde(default)]
+    pub authserv_id: Option<String>,
+    /// E-mail naming an application its sender is not a party to:
+    /// `triage` (a person looks first) or `route` (flagged).
+    #[serde(default)]
+    pub non_party: intake_core::decide::NonPartyPolicy,
     /// How far back an applicant's resend is recognised.
     #[serde(default = "default_dedup_window", with = "humantime_serde")]
     pub dedup_window: Duration,
@@ -95,6 +111,13 @@ fn default_lanes() -> usize {
 }
 fn default_max_mail() -> u64 {
     600 * MIB
+}
+fn default_mail_memory() -> u64 {
+    // The largest mail (600 MiB) three times over, and a little room.
+    2 * 1024 * MIB
+}
+fn default_unpack_time() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_max_file() -> u64 {
     400 * MIB
@@ -173,7 +196,32 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "INTAKE_WORKER__MAIL_MEMORY_BYTES ({memory}) must hold three times \
+     INTAKE_WORKER__MAX_MAIL_BYTES ({max_mail}), and fit 4 TiB"
+)]
+pub struct MemoryBudgetError {
+    pub memory: u64,
+    pub max_mail: u64,
+}
+
 impl WorkerConfig {
+    /// The mail memory budget in KiB permits, checked to hold the largest
+    /// mail (else that mail would wait for ever).
+    pub fn mail_memory_permits(&self) -> Result<usize, MemoryBudgetError> {
+        let error = MemoryBudgetError {
+            memory: self.mail_memory_bytes,
+            max_mail: self.max_mail_bytes,
+        };
+        let permits = self.mail_memory_bytes / 1024;
+        let needed = u64::from(crate::analyse::mail_permits(self.max_mail_bytes));
+        if permits < needed || permits > u64::from(u32::MAX) {
+            return Err(error);
+        }
+        Ok(permits as usize)
+    }
+
     pub fn identity_secrets(&self) -> Vec<SecretString> {
         list(self.identities.expose_secret())
             .into_iter()

@@ -1,10 +1,10 @@
 //! The consumer loop: reads both inbound topics in one group, hands each
-//! record to a lane chosen by its key (one key strictly in order,
-//! different keys in parallel), and commits each partition's offset only
-//! below its lowest unfinished record.
+//! record to its key's lane (one key strictly in order, different keys in
+//! parallel, see `lanes`), and commits each partition's offset only below
+//! its lowest unfinished record. It never waits for a lane: a partition
+//! with too many unfinished records is paused, and only that partition.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,32 +14,27 @@ use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
+use crate::lanes::KeyLanes;
 use crate::pipeline::{Finished, Job, Pipeline};
 
-/// Queue depth of each lane: enough to keep it busy, small enough that a
-/// stalled lane (scanner down) soon stops the consumer reading ahead.
-const LANE_DEPTH: usize = 4;
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
+
+/// Unfinished records of one partition at which reading it pauses, and
+/// the number it resumes at. Records are small claim checks (payloads are
+/// in S3), so this bounds memory while letting other keys of the same
+/// partition get well ahead of one that is stuck.
+const PAUSE_AT: usize = 2_000;
+const RESUME_AT: usize = 1_000;
 
 pub async fn run(
     consumer: StreamConsumer,
     pipeline: Arc<Pipeline>,
     lanes: usize,
-    mut finished: mpsc::UnboundedReceiver<Finished>,
+    mut finished: mpsc::Receiver<Finished>,
     in_flight: Arc<std::sync::atomic::AtomicI64>,
 ) {
-    let senders: Vec<mpsc::Sender<Job>> = (0..lanes.max(1))
-        .map(|_| {
-            let (tx, mut rx) = mpsc::channel::<Job>(LANE_DEPTH);
-            let pipeline = pipeline.clone();
-            tokio::spawn(async move {
-                while let Some(job) = rx.recv().await {
-                    pipeline.handle(job).await;
-                }
-            });
-            tx
-        })
-        .collect();
+    let mut lanes = KeyLanes::new(lanes);
+    let mut paused: BTreeSet<(String, i32)> = BTreeSet::new();
     let mut tracker = OffsetTracker::default();
     let mut tick = tokio::time::interval(COMMIT_EVERY);
     loop {
@@ -69,11 +64,14 @@ pub async fn run(
                 };
                 drop(message);
                 tracker.started(&job.topic, job.partition, job.offset);
-                let lane = lane_of(job.key.as_deref(), senders.len());
-                // Waits while the lane is full: back-pressure on reading.
-                if senders[lane].send(job).await.is_err() {
-                    return;
+                let partition = (job.topic.clone(), job.partition);
+                if tracker.in_flight_in(&partition.0, partition.1) >= PAUSE_AT
+                    && paused.insert(partition.clone())
+                {
+                    pause(&consumer, &partition, true);
                 }
+                let pipeline = pipeline.clone();
+                lanes.spawn(job.key.clone(), async move { pipeline.handle(job).await });
             }
             Some(done) = finished.recv() => {
                 tracker.finished(&done.topic, done.partition, done.offset);
@@ -82,6 +80,14 @@ pub async fn run(
                 while let Ok(done) = finished.try_recv() {
                     tracker.finished(&done.topic, done.partition, done.offset);
                 }
+                paused.retain(|partition| {
+                    let still = tracker.in_flight_in(&partition.0, partition.1) > RESUME_AT;
+                    if !still {
+                        pause(&consumer, partition, false);
+                    }
+                    still
+                });
+                lanes.sweep();
                 in_flight.store(tracker.in_flight() as i64, std::sync::atomic::Ordering::Relaxed);
                 commit(&consumer, tracker.to_commit());
             }
@@ -89,10 +95,25 @@ pub async fn run(
     }
 }
 
-fn lane_of(key: Option<&[u8]>, lanes: usize) -> usize {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    (hasher.finish() % lanes as u64) as usize
+fn pause(consumer: &StreamConsumer, (topic, partition): &(String, i32), stop: bool) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, *partition);
+    let result = if stop {
+        consumer.pause(&list)
+    } else {
+        consumer.resume(&list)
+    };
+    match result {
+        Ok(()) if stop => {
+            tracing::warn!(
+                topic,
+                partition,
+                "partition paused: too many unfinished records"
+            )
+        }
+        Ok(()) => tracing::info!(topic, partition, "partition resumed"),
+        Err(error) => tracing::warn!(topic, partition, error = %error, "pause or resume failed"),
+    }
 }
 
 fn commit(consumer: &StreamConsumer, offsets: Vec<(String, i32, i64)>) {

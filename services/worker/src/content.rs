@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::inspect::HEAD_BYTES;
+use crate::inspect::{HEAD_BYTES, ZIP_TAIL_BYTES, tail_of};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -62,6 +62,8 @@ pub struct Plain {
     pub size: u64,
     pub sha256: String,
     pub head: Vec<u8>,
+    /// The last bytes, where a ZIP keeps its directory.
+    pub tail: Vec<u8>,
     pub whole: Option<Bytes>,
 }
 
@@ -71,6 +73,7 @@ impl Plain {
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(&bytes)),
             head: bytes[..bytes.len().min(HEAD_BYTES)].to_vec(),
+            tail: tail_of(&bytes).to_vec(),
             whole: Some(bytes),
         }
     }
@@ -174,6 +177,7 @@ impl Content {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut head = Vec::new();
+        let mut tail: Vec<u8> = Vec::new();
         let mut whole = Some(Vec::new());
         while let Some(chunk) = chunks.recv().await {
             let chunk = chunk.map_err(ContentError::Read)?;
@@ -181,6 +185,10 @@ impl Content {
             size += chunk.len() as u64;
             if head.len() < HEAD_BYTES {
                 head.extend_from_slice(&chunk[..chunk.len().min(HEAD_BYTES - head.len())]);
+            }
+            tail.extend_from_slice(tail_of(&chunk));
+            if tail.len() > ZIP_TAIL_BYTES {
+                tail.drain(..tail.len() - ZIP_TAIL_BYTES);
             }
             if size > keep_up_to {
                 whole = None;
@@ -192,6 +200,7 @@ impl Content {
             size,
             sha256: hex::encode(hasher.finalize()),
             head,
+            tail,
             whole: whole.map(Bytes::from),
         };
         plain.verify(obj)?;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod consumer;
 pub mod content;
 pub mod inspect;
+mod lanes;
 pub mod pipeline;
 pub mod registry;
 pub mod relay;

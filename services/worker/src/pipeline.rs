@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use intake_adapters::kafka::EventProducer;
-use intake_core::decide::{Decision, Explicit, match_supplement};
-use intake_core::events::{EnterFinlandReceived, Event, SecuremailReceived};
+use intake_core::decide::{Decision, Explicit, NonPartyPolicy, match_supplement};
+use intake_core::events::{
+    EnterFinlandReceived, Event, ReceiptRecipient, SecuremailReceived, TriageReason,
+};
+use intake_core::receipt::{NoReceipt, no_receipt};
 use intake_core::topics::{self, TopicNames};
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
@@ -57,11 +60,12 @@ pub struct Pipeline {
     pub producer: EventProducer,
     pub analyser: Analyser,
     pub dedup_window: Duration,
+    pub non_party: NonPartyPolicy,
     pub max_backoff: Duration,
     pub max_attempts: u32,
     pub relay: Arc<Notify>,
-    pub sequencer: mpsc::UnboundedSender<Ready>,
-    pub finished: mpsc::UnboundedSender<Finished>,
+    pub sequencer: mpsc::Sender<Ready>,
+    pub finished: mpsc::Sender<Finished>,
 }
 
 enum Failure {
@@ -123,11 +127,12 @@ impl Pipeline {
             Ok(Some(decided)) => decided,
             Ok(None) => {
                 tracing::info!(%supplement_id, "already processed; redelivery skipped");
-                let _ = self.finished.send(job.finished());
+                let _ = self.finished.send(job.finished()).await;
                 return;
             }
             Err(error) => {
-                self.dead_letter(&job, Some(supplement_id), &error).await;
+                self.give_up(&job, &source, &Analysis::unread(&inbound), &error)
+                    .await;
                 return;
             }
         };
@@ -140,17 +145,21 @@ impl Pipeline {
                 })
                 .await;
             if let Err(error) = marked {
-                self.dead_letter(&job, Some(supplement_id), &error).await;
+                self.give_up(&job, &source, &Analysis::unread(&inbound), &error)
+                    .await;
                 return;
             }
-            let _ = self.sequencer.send(Ready {
-                job,
-                source,
-                analysis,
-                disposition,
-                held_since: Utc::now(),
-                attempts: 0,
-            });
+            let _ = self
+                .sequencer
+                .send(Ready {
+                    job,
+                    source,
+                    analysis,
+                    disposition,
+                    held_since: Utc::now(),
+                    attempts: 0,
+                })
+                .await;
             return;
         }
         let committed = self
@@ -160,10 +169,37 @@ impl Pipeline {
             .await;
         match committed {
             Ok(_) => {
-                let _ = self.finished.send(job.finished());
+                let _ = self.finished.send(job.finished()).await;
             }
-            Err(error) => self.dead_letter(&job, Some(supplement_id), &error).await,
+            Err(error) => {
+                self.give_up(&job, &source, &Analysis::unread(&inbound), &error)
+                    .await
+            }
         }
+    }
+
+    /// A supplement that cannot be processed still ends with an outcome:
+    /// recorded as `unprocessable` from what its event alone says (visible
+    /// in triage, the applicant asked to send it again), and the record
+    /// goes to the dead-letter topic for operators. Only when even that
+    /// cannot be recorded is the dead letter all there is.
+    pub async fn give_up(&self, job: &Job, source: &Source, unread: &Analysis, error: &str) {
+        let analysis = unread.stripped();
+        let disposition = Disposition::Unprocessable(error.to_owned());
+        let recorded = self
+            .retrying(analysis.supplement_id, || async {
+                Ok(self.record(source, &analysis, &disposition).await?)
+            })
+            .await;
+        if let Err(failed) = &recorded {
+            tracing::error!(
+                supplement_id = %analysis.supplement_id,
+                error = failed,
+                "could not record the supplement as unprocessable either"
+            );
+        }
+        self.dead_letter(job, Some(analysis.supplement_id), error)
+            .await;
     }
 
     /// Records an outcome and cleans up after it.
@@ -239,6 +275,18 @@ impl Pipeline {
         if let Some(reason) = &analysis.whole {
             return Ok(Disposition::Quarantine(reason.clone()));
         }
+        // No person wrote it: kept out of the queues, visible in triage.
+        if let (Some(signals), ReceiptRecipient::Email { address }) =
+            (&analysis.mail, &analysis.recipient)
+            && let Some(why) = no_receipt(signals, address).filter(NoReceipt::is_automatic)
+        {
+            return Ok(Disposition::Triage {
+                reasons: vec![TriageReason::AutomaticMessage {
+                    what: why.kind().to_owned(),
+                }],
+                candidates: vec![],
+            });
+        }
         let explicit = match &analysis.explicit {
             Explicit::Chosen { application_id, .. } => Some(application_id),
             Explicit::Sender { .. } => None,
@@ -246,7 +294,12 @@ impl Pipeline {
         let registered = store::candidates(&self.pool, explicit, &analysis.identifiers).await?;
         let candidates: Vec<_> = registered.iter().map(|r| r.candidate.clone()).collect();
         Ok(
-            match match_supplement(&analysis.explicit, &analysis.identifiers, &candidates) {
+            match match_supplement(
+                &analysis.explicit,
+                &analysis.identifiers,
+                &candidates,
+                self.non_party,
+            ) {
                 Decision::Route {
                     application_id,
                     flags,
@@ -331,6 +384,6 @@ impl Pipeline {
                 tokio::time::sleep(backoff).await;
             }
         }
-        let _ = self.finished.send(job.finished());
+        let _ = self.finished.send(job.finished()).await;
     }
 }

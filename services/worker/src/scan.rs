@@ -1,7 +1,10 @@
 //! Virus scanning that fails closed: an unreachable clamd, an `ERROR`
 //! reply or anything unexpected is never a clean verdict. The file waits,
 //! retried with backoff, for as long as clamd is away; operations see the
-//! wait in the log and the `scans_waiting` gauge.
+//! wait in the log and the `scans_waiting` gauge. A file clamd can never
+//! scan (over its limits, or failing again and again while clamd answers
+//! everything else) is `Unscannable`: refused, never delivered, and never
+//! retried for ever.
 
 use std::future::Future;
 use std::io;
@@ -14,6 +17,22 @@ use futures::Stream;
 use intake_adapters::clamav::{Scanner, Verdict};
 
 use crate::content::ContentError;
+
+/// Failures of one file while clamd answers `PING` after which the file,
+/// not the scanner, is taken to be the problem.
+const FAILURES_WHILE_CLAMD_ANSWERS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    Clean,
+    Infected {
+        signature: String,
+    },
+    /// clamd cannot give a verdict on this file, ever.
+    Unscannable {
+        detail: String,
+    },
+}
 
 #[derive(Clone)]
 pub struct Scanning {
@@ -32,8 +51,14 @@ impl Scanning {
         }
     }
 
-    /// Scans what `source` yields, opening it afresh for every attempt.
-    pub async fn scan<F, Fut, S>(&self, what: &str, mut source: F) -> Result<Verdict, ContentError>
+    /// Scans the `size` bytes `source` yields, opening it afresh for every
+    /// attempt.
+    pub async fn scan<F, Fut, S>(
+        &self,
+        what: &str,
+        size: u64,
+        mut source: F,
+    ) -> Result<Scanned, ContentError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<S, ContentError>>,
@@ -41,14 +66,31 @@ impl Scanning {
     {
         let mut backoff = Duration::from_millis(250);
         let mut waiting = false;
+        let mut failures_while_up = 0;
         let result = loop {
             let stream = match source().await {
                 Ok(stream) => stream,
                 Err(e) => break Err(e),
             };
-            match self.scanner.scan_stream(stream).await {
-                Ok(verdict) => break Ok(verdict),
+            match self.scanner.scan_stream(stream, size).await {
+                Ok(Verdict::Clean) => break Ok(Scanned::Clean),
+                Ok(Verdict::Infected { signature }) => break Ok(Scanned::Infected { signature }),
+                Err(error) if error.can_never_succeed() => {
+                    break Ok(Scanned::Unscannable {
+                        detail: format!("{error:#}"),
+                    });
+                }
                 Err(error) => {
+                    if self.scanner.ping().await.is_ok() {
+                        failures_while_up += 1;
+                        if failures_while_up >= FAILURES_WHILE_CLAMD_ANSWERS {
+                            break Ok(Scanned::Unscannable {
+                                detail: format!(
+                                    "failed {failures_while_up} times while clamd answered: {error:#}"
+                                ),
+                            });
+                        }
+                    }
                     if !waiting {
                         waiting = true;
                         self.waiting.fetch_add(1, Ordering::Relaxed);

@@ -38,7 +38,7 @@ pub struct Sequencer {
 const TICK: Duration = Duration::from_millis(100);
 
 impl Sequencer {
-    pub async fn run(self, mut ready: mpsc::UnboundedReceiver<Ready>) {
+    pub async fn run(self, mut ready: mpsc::Receiver<Ready>) {
         let mut waiting: Vec<Ready> = Vec::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -110,7 +110,7 @@ impl Sequencer {
                     if item.attempts >= self.pipeline.max_attempts {
                         let error = format!("recording failed {} times: {error:#}", item.attempts);
                         self.pipeline
-                            .dead_letter(&item.job, Some(item.analysis.supplement_id), &error)
+                            .give_up(&item.job, &item.source, &item.analysis, &error)
                             .await;
                         done.push(index);
                     }
@@ -122,7 +122,7 @@ impl Sequencer {
         done.sort_unstable();
         for index in done.into_iter().rev() {
             let item = waiting.swap_remove(index);
-            let _ = self.pipeline.finished.send(item.job.finished());
+            let _ = self.pipeline.finished.send(item.job.finished()).await;
         }
         Ok(())
     }

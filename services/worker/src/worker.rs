@@ -40,7 +40,11 @@ pub enum StartError {
     Registry(#[from] crate::registry::RegistryError),
     #[error("the registry follower stopped before catching up")]
     RegistryStopped,
+    #[error(transparent)]
+    MemoryBudget(#[from] crate::config::MemoryBudgetError),
 }
+
+const CHANNEL_DEPTH: usize = 4096;
 
 /// What the worker runs on, connected by the caller.
 pub struct Parts {
@@ -64,6 +68,8 @@ impl Worker {
             scanner,
             config,
         } = parts;
+        // Settings first: a bad one stops the start before anything connects.
+        let mail_memory = config.mail_memory_permits()?;
         let identities = config.identity_secrets();
         if identities.is_empty() {
             return Err(StartError::NoIdentities);
@@ -92,17 +98,23 @@ impl Worker {
             max_mail_bytes: config.max_mail_bytes,
             inspect_max_bytes: config.inspect_max_bytes,
             pdf_time_budget: config.pdf_time_budget,
+            authserv_id: config.authserv_id.clone(),
+            unpack_time_budget: config.unpack_time_budget,
+            mail_memory: Arc::new(tokio::sync::Semaphore::new(mail_memory)),
         };
         let producer = EventProducer::new(&kafka)?;
         let relay = Arc::new(Notify::new());
-        let (ready_tx, ready_rx) = mpsc::unbounded_channel();
-        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        // Bounded, and never waited on by their receivers' own senders: the
+        // consumer loop spawns handlers and never waits for one.
+        let (ready_tx, ready_rx) = mpsc::channel(CHANNEL_DEPTH);
+        let (finished_tx, finished_rx) = mpsc::channel(CHANNEL_DEPTH);
         let pipeline = Arc::new(Pipeline {
             pool: pool.clone(),
             topics: kafka.topics(),
             producer: producer.clone(),
             analyser,
             dedup_window: config.dedup_window,
+            non_party: config.non_party,
             max_backoff: config.max_backoff,
             max_attempts: config.max_attempts,
             relay: relay.clone(),

@@ -23,6 +23,27 @@ pub enum ScanError {
     Refused(String),
     #[error("clamd sent an unexpected reply: {0:?}")]
     Protocol(String),
+    #[error("clamd did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The stream is longer than clamd accepts; it is never sent.
+    #[error("{size} bytes is over clamd's stream limit of {limit}")]
+    OverLimit { size: u64, limit: u64 },
+}
+
+impl ScanError {
+    /// Whether asking again can never give a verdict: the stream is over
+    /// clamd's limits, or clamd refused it for a size or format limit.
+    /// Everything else (clamd away, slow, out of memory) may pass.
+    pub fn can_never_succeed(&self) -> bool {
+        match self {
+            ScanError::OverLimit { .. } => true,
+            ScanError::Refused(reason) => {
+                let reason = reason.to_ascii_lowercase();
+                reason.contains("limit") || reason.contains("exceeded")
+            }
+            _ => false,
+        }
+    }
 }
 
 pub fn parse_reply(reply: &[u8]) -> Result<Verdict, ScanError> {
@@ -75,6 +96,16 @@ mod tests {
                 "{reply:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_limits_are_final() {
+        let over = parse_reply(b"INSTREAM size limit exceeded. ERROR\0").expect_err("error");
+        assert!(over.can_never_succeed());
+        let memory = parse_reply(b"stream: Can't allocate memory ERROR\0").expect_err("error");
+        assert!(!memory.can_never_succeed());
+        assert!(!ScanError::Timeout(std::time::Duration::from_secs(1)).can_never_succeed());
+        assert!(ScanError::OverLimit { size: 2, limit: 1 }.can_never_succeed());
     }
 
     #[test]

@@ -35,7 +35,17 @@ pub enum Finding {
     Malformed {
         detail: String,
     },
-    /// The name claims another type than the content has; delivered, flagged.
+    /// A second format hides inside (a polyglot): what one reader shows as
+    /// harmless another opens as a PDF or an archive.
+    Disguised {
+        detail: String,
+    },
+    /// The virus scanner can never give a verdict (over its limits, a
+    /// format it refuses): kept from caseworkers, apart from infected.
+    Unscannable {
+        detail: String,
+    },
+    /// The name claims another type than the content has.
     TypeMismatch {
         claimed: String,
         detected: String,
@@ -44,10 +54,7 @@ pub enum Finding {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartVerdict {
-    Accept {
-        /// (claimed, detected) when the name misleads about the content.
-        mismatch: Option<(String, String)>,
-    },
+    Accept,
     Refuse {
         /// What the applicant's receipt explains.
         refusal: RefusalReason,
@@ -56,37 +63,70 @@ pub enum PartVerdict {
     },
 }
 
+/// What a clamd signature means. Its heuristic alerts name conditions
+/// rather than malware: a limit it could not scan past, encryption it
+/// could not look through, macros or a broken executable. Each is told to
+/// the applicant as what it is, not as a virus.
+pub fn scanner_finding(signature: &str) -> Finding {
+    let lower = signature.to_ascii_lowercase();
+    let detail = |what: &str| format!("{what} (clamd: {signature})");
+    if lower.starts_with("heuristics.limits.exceeded") {
+        Finding::Unscannable {
+            detail: detail("over the virus scanner's limits"),
+        }
+    } else if lower.starts_with("heuristics.encrypted") {
+        Finding::PasswordProtected {
+            what: detail("encrypted content"),
+        }
+    } else if lower.starts_with("heuristics.ole2.containsmacros")
+        || lower.starts_with("heuristics.broken.executable")
+    {
+        Finding::ActiveContent {
+            detail: detail("macros or an executable"),
+        }
+    } else {
+        Finding::Infected {
+            signature: signature.to_owned(),
+        }
+    }
+}
+
+impl PartVerdict {
+    /// What the receipt says about the part, if it was refused.
+    pub fn refusal(&self) -> Option<RefusalReason> {
+        match self {
+            PartVerdict::Accept => None,
+            PartVerdict::Refuse { refusal, .. } => Some(*refusal),
+        }
+    }
+}
+
 /// The gravest finding decides: a virus outranks a password, which
 /// outranks a wrong type, so the receipt names the reason that matters.
 pub fn classify(findings: &[Finding]) -> PartVerdict {
     let gravest = findings
         .iter()
-        .filter_map(|f| refusal(f).map(|r| (rank(f), r)))
+        .map(|f| (rank(f), refusal(f)))
         .min_by_key(|(rank, _)| *rank);
-    if let Some((_, refused)) = gravest {
-        return refused;
-    }
-    let mismatch = findings.iter().find_map(|f| match f {
-        Finding::TypeMismatch { claimed, detected } => Some((claimed.clone(), detected.clone())),
-        _ => None,
-    });
-    PartVerdict::Accept { mismatch }
+    gravest.map_or(PartVerdict::Accept, |(_, refused)| refused)
 }
 
 fn rank(finding: &Finding) -> u8 {
     match finding {
         Finding::Infected { .. } => 0,
         Finding::ActiveContent { .. } => 1,
-        Finding::ForeignEncryption { .. } => 2,
-        Finding::PasswordProtected { .. } => 3,
-        Finding::TooLarge { .. } => 4,
-        Finding::Malformed { .. } => 5,
-        Finding::NotAllowed { .. } => 6,
-        Finding::TypeMismatch { .. } => u8::MAX,
+        Finding::Disguised { .. } => 2,
+        Finding::ForeignEncryption { .. } => 3,
+        Finding::PasswordProtected { .. } => 4,
+        Finding::TooLarge { .. } => 5,
+        Finding::Unscannable { .. } => 6,
+        Finding::Malformed { .. } => 7,
+        Finding::NotAllowed { .. } => 8,
+        Finding::TypeMismatch { .. } => 9,
     }
 }
 
-fn refusal(finding: &Finding) -> Option<PartVerdict> {
+fn refusal(finding: &Finding) -> PartVerdict {
     let (refusal, quarantine) = match finding {
         Finding::Infected { signature } => (
             RefusalReason::Infected,
@@ -130,12 +170,29 @@ fn refusal(finding: &Finding) -> Option<PartVerdict> {
                 detail: detail.clone(),
             },
         ),
-        Finding::TypeMismatch { .. } => return None,
+        Finding::Disguised { detail } => (
+            RefusalReason::Dangerous,
+            QuarantineReason::Dangerous {
+                detail: detail.clone(),
+            },
+        ),
+        Finding::Unscannable { detail } => (
+            RefusalReason::Unscannable,
+            QuarantineReason::Unscannable {
+                detail: detail.clone(),
+            },
+        ),
+        Finding::TypeMismatch { claimed, detected } => (
+            RefusalReason::TypeMismatch,
+            QuarantineReason::Malformed {
+                detail: format!("named {claimed} but the content is {detected}"),
+            },
+        ),
     };
-    Some(PartVerdict::Refuse {
+    PartVerdict::Refuse {
         refusal,
         quarantine,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -160,18 +217,63 @@ mod tests {
     }
 
     #[test]
-    fn nothing_found_is_accepted() {
-        assert_eq!(classify(&[]), PartVerdict::Accept { mismatch: None });
+    fn scanner_heuristics_are_told_as_what_they_are() {
+        let cases = [
+            (
+                "Heuristics.Limits.Exceeded.MaxFileSize",
+                RefusalReason::Unscannable,
+            ),
+            ("Heuristics.Encrypted.Zip", RefusalReason::PasswordProtected),
+            ("Heuristics.Encrypted.PDF", RefusalReason::PasswordProtected),
+            ("Heuristics.OLE2.ContainsMacros", RefusalReason::Dangerous),
+            ("Heuristics.Broken.Executable", RefusalReason::Dangerous),
+            ("Eicar-Test-Signature", RefusalReason::Infected),
+            ("Win.Trojan.Agent-1", RefusalReason::Infected),
+        ];
+        for (signature, expected) in cases {
+            assert_eq!(
+                classify(&[scanner_finding(signature)]).refusal(),
+                Some(expected),
+                "{signature}"
+            );
+        }
     }
 
     #[test]
-    fn a_mismatch_alone_is_delivered_and_flagged() {
-        assert_eq!(
+    fn nothing_found_is_accepted() {
+        assert_eq!(classify(&[]), PartVerdict::Accept);
+    }
+
+    #[test]
+    fn a_name_that_lies_about_the_content_is_refused() {
+        assert!(matches!(
             classify(&[mismatch()]),
-            PartVerdict::Accept {
-                mismatch: Some(("application/pdf".into(), "image/png".into()))
+            PartVerdict::Refuse {
+                refusal: RefusalReason::TypeMismatch,
+                ..
             }
-        );
+        ));
+    }
+
+    #[test]
+    fn unscannable_is_kept_apart_from_infected_and_clean() {
+        let unscannable = Finding::Unscannable {
+            detail: "over the scanner's size limit".into(),
+        };
+        assert!(matches!(
+            classify(std::slice::from_ref(&unscannable)),
+            PartVerdict::Refuse {
+                refusal: RefusalReason::Unscannable,
+                quarantine: QuarantineReason::Unscannable { .. }
+            }
+        ));
+        assert!(matches!(
+            classify(&[unscannable, infected()]),
+            PartVerdict::Refuse {
+                refusal: RefusalReason::Infected,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -222,6 +324,13 @@ mod tests {
                 },
                 RefusalReason::UnsupportedType,
             ),
+            (
+                Finding::Disguised {
+                    detail: "a PDF behind text".into(),
+                },
+                RefusalReason::Dangerous,
+            ),
+            (mismatch(), RefusalReason::TypeMismatch),
         ];
         for (finding, expected) in cases {
             match classify(std::slice::from_ref(&finding)) {

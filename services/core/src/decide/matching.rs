@@ -42,11 +42,28 @@ pub enum Decision {
     },
 }
 
+/// What happens to an e-mail that names an application its sender is not
+/// a party to (anyone can write an id into a subject line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonPartyPolicy {
+    /// A person looks first (reason `sender_not_party`).
+    #[default]
+    Triage,
+    /// Routed with the `sender_not_party` flag.
+    Route,
+}
+
 /// Decides where a supplement goes. `known` holds the registry entries for
 /// every id in `found` and the explicit one, and for applications whose
 /// open requests or customer number `found` names; ids absent from it are
 /// unknown to the registry.
-pub fn match_supplement(explicit: &Explicit, found: &Identifiers, known: &[Candidate]) -> Decision {
+pub fn match_supplement(
+    explicit: &Explicit,
+    found: &Identifiers,
+    known: &[Candidate],
+    non_party: NonPartyPolicy,
+) -> Decision {
     let lookup = |id: &ApplicationId| known.iter().find(|c| &c.application_id == id);
     match explicit {
         Explicit::Chosen {
@@ -82,6 +99,14 @@ pub fn match_supplement(explicit: &Explicit, found: &Identifiers, known: &[Candi
             let mut flags = Vec::new();
             let address = address.to_lowercase();
             if !chosen.contact_addresses.iter().any(|a| a == &address) {
+                if non_party == NonPartyPolicy::Triage {
+                    return triage(
+                        vec![TriageReason::SenderNotParty {
+                            application_id: chosen.application_id.clone(),
+                        }],
+                        vec![chosen.application_id.clone()],
+                    );
+                }
                 flags.push(RoutingFlag::SenderNotParty);
             }
             route(&chosen.application_id, flags)
@@ -158,6 +183,8 @@ fn mentioned_others(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TRIAGE: NonPartyPolicy = NonPartyPolicy::Triage;
     use crate::decide::extract_identifiers;
 
     fn candidate(serial: u32) -> Candidate {
@@ -180,7 +207,7 @@ mod tests {
         let a = candidate(1);
         let found = extract_identifiers(&format!("Hakemus {}", a.application_id));
         assert_eq!(
-            match_supplement(&sender(1), &found, std::slice::from_ref(&a)),
+            match_supplement(&sender(1), &found, std::slice::from_ref(&a), TRIAGE),
             Decision::Route {
                 application_id: a.application_id,
                 flags: vec![]
@@ -189,10 +216,21 @@ mod tests {
     }
 
     #[test]
-    fn a_stranger_writing_about_an_application_is_flagged() {
+    fn a_stranger_writing_about_an_application_goes_to_triage_by_default() {
         let a = candidate(1);
         let found = extract_identifiers(a.application_id.as_str());
-        let Decision::Route { flags, .. } = match_supplement(&sender(9), &found, &[a]) else {
+        assert_eq!(
+            match_supplement(&sender(9), &found, std::slice::from_ref(&a), TRIAGE),
+            Decision::Triage {
+                reasons: vec![TriageReason::SenderNotParty {
+                    application_id: a.application_id.clone()
+                }],
+                candidates: vec![a.application_id.clone()],
+            }
+        );
+        let Decision::Route { flags, .. } =
+            match_supplement(&sender(9), &found, &[a], NonPartyPolicy::Route)
+        else {
             panic!("routed")
         };
         assert_eq!(flags, vec![RoutingFlag::SenderNotParty]);
@@ -201,7 +239,7 @@ mod tests {
     #[test]
     fn no_identifier_goes_to_triage() {
         assert_eq!(
-            match_supplement(&sender(1), &Identifiers::default(), &[]),
+            match_supplement(&sender(1), &Identifiers::default(), &[], TRIAGE),
             Decision::Triage {
                 reasons: vec![TriageReason::NoIdentifier],
                 candidates: vec![]
@@ -214,7 +252,7 @@ mod tests {
         let unknown = ApplicationId::from_parts(2026, 999).expect("valid");
         let found = extract_identifiers(unknown.as_str());
         assert_eq!(
-            match_supplement(&sender(1), &found, &[]),
+            match_supplement(&sender(1), &found, &[], TRIAGE),
             Decision::Triage {
                 reasons: vec![TriageReason::UnknownApplication {
                     application_id: unknown
@@ -229,7 +267,7 @@ mod tests {
         let (a, b) = (candidate(1), candidate(2));
         let found = extract_identifiers(&format!("{} {}", a.application_id, b.application_id));
         assert_eq!(
-            match_supplement(&sender(1), &found, &[a.clone(), b.clone()]),
+            match_supplement(&sender(1), &found, &[a.clone(), b.clone()], TRIAGE),
             Decision::Triage {
                 reasons: vec![TriageReason::Ambiguous],
                 candidates: vec![a.application_id, b.application_id]
@@ -243,7 +281,7 @@ mod tests {
         let unknown = ApplicationId::from_parts(2026, 999).expect("valid");
         let found = extract_identifiers(&format!("{} {unknown}", a.application_id));
         assert!(matches!(
-            match_supplement(&sender(1), &found, std::slice::from_ref(&a)),
+            match_supplement(&sender(1), &found, std::slice::from_ref(&a), TRIAGE),
             Decision::Route { application_id, .. } if application_id == a.application_id
         ));
     }
@@ -253,7 +291,7 @@ mod tests {
         let a = candidate(3);
         let found = extract_identifiers(&format!("vastaus {}", a.open_requests[0]));
         assert!(matches!(
-            match_supplement(&sender(3), &found, std::slice::from_ref(&a)),
+            match_supplement(&sender(3), &found, std::slice::from_ref(&a), TRIAGE),
             Decision::Route { application_id, .. } if application_id == a.application_id
         ));
     }
@@ -265,7 +303,7 @@ mod tests {
         b.customer_number = a.customer_number.clone();
         let found = extract_identifiers(a.customer_number.as_str());
         assert!(matches!(
-            match_supplement(&sender(4), &found, &[a, b]),
+            match_supplement(&sender(4), &found, &[a, b], TRIAGE),
             Decision::Triage { reasons, .. } if reasons == vec![TriageReason::Ambiguous]
         ));
     }
@@ -279,7 +317,7 @@ mod tests {
             customer_number: a.customer_number.clone(),
         };
         assert_eq!(
-            match_supplement(&explicit, &found, &[a.clone(), b.clone()]),
+            match_supplement(&explicit, &found, &[a.clone(), b.clone()], TRIAGE),
             Decision::Route {
                 application_id: a.application_id,
                 flags: vec![RoutingFlag::OtherApplicationMentioned {
@@ -297,7 +335,7 @@ mod tests {
             customer_number: CustomerNumber::from_serial(42).expect("valid"),
         };
         let Decision::Route { flags, .. } =
-            match_supplement(&explicit, &Identifiers::default(), &[a])
+            match_supplement(&explicit, &Identifiers::default(), &[a], TRIAGE)
         else {
             panic!("routed")
         };
@@ -312,7 +350,7 @@ mod tests {
             customer_number: a.customer_number.clone(),
         };
         assert!(matches!(
-            match_supplement(&explicit, &Identifiers::default(), &[]),
+            match_supplement(&explicit, &Identifiers::default(), &[], TRIAGE),
             Decision::Triage { reasons, .. }
                 if reasons == vec![TriageReason::UnknownApplication { application_id: a.application_id }]
         ));

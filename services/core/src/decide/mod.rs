@@ -6,16 +6,22 @@
 
 mod classify;
 mod derived;
+mod file_name;
+mod file_types;
 mod fingerprint;
 mod identifiers;
 mod matching;
 mod offsets;
 mod release;
 
-pub use classify::{Finding, PartVerdict, classify};
+pub use classify::{Finding, PartVerdict, classify, scanner_finding};
 pub use derived::{outbox_event_id, receipt_id, receipt_reference};
+pub use file_name::{FileName, MAX_NAME_BYTES, cap_bytes, clean_text, is_hidden, normalise_name};
+pub use file_types::{
+    FILE_TYPES, FileType, file_kind, file_type, is_executable_extension, judge_name,
+};
 pub use fingerprint::{Fingerprints, fingerprints, normalise_text};
 pub use identifiers::{Identifiers, extract_identifiers};
-pub use matching::{Candidate, Decision, Explicit, match_supplement};
+pub use matching::{Candidate, Decision, Explicit, NonPartyPolicy, match_supplement};
 pub use offsets::OffsetTracker;
 pub use release::{Blocker, Held, Release, release};

@@ -35,9 +35,16 @@ impl OffsetTracker {
         }
     }
 
-    /// Records of this partition not yet finished.
+    /// Records not yet finished, in every partition.
     pub fn in_flight(&self) -> usize {
         self.partitions.values().map(|s| s.in_flight.len()).sum()
+    }
+
+    /// Records of one partition not yet finished.
+    pub fn in_flight_in(&self, topic: &str, partition: i32) -> usize {
+        self.partitions
+            .get(&(topic.to_owned(), partition))
+            .map_or(0, |s| s.in_flight.len())
     }
 
     /// Offsets to commit now (the next offset to read, Kafka's convention),

@@ -49,6 +49,21 @@ impl Language {
     }
 }
 
+/// What a receipt may say a file was: a closed set, so nothing the
+/// applicant wrote reaches the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Pdf,
+    Image,
+    Text,
+    Document,
+    Spreadsheet,
+    Presentation,
+    Archive,
+    Other,
+}
+
 /// How the stored bytes are protected at rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

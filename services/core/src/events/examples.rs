@@ -150,6 +150,15 @@ pub fn triaged() -> SupplementTriaged {
                 application_id: app(999),
             },
             TriageReason::Ambiguous,
+            TriageReason::SenderNotParty {
+                application_id: app(4217),
+            },
+            TriageReason::AutomaticMessage {
+                what: "bounce".into(),
+            },
+            TriageReason::Unprocessable {
+                detail: "PostgreSQL refused a value".into(),
+            },
         ],
         candidates: vec![app(4217), app(4218)],
     }
@@ -169,6 +178,9 @@ pub fn quarantined() -> Vec<SupplementQuarantined> {
         },
         QuarantineReason::Malformed {
             detail: "PDF does not parse".into(),
+        },
+        QuarantineReason::Unscannable {
+            detail: "over the scanner's size limit".into(),
         },
     ];
     reasons
@@ -194,6 +206,7 @@ pub fn receipt() -> Vec<ReceiptRequested> {
         supplement_id: uuid(1),
         reference: "R-7Q2M-K8TD".into(),
         channel: Channel::Securemail,
+        transport: Some(Transport::Email),
         recipient: ReceiptRecipient::Email {
             address: "applicant@example.org".into(),
         },
@@ -201,8 +214,11 @@ pub fn receipt() -> Vec<ReceiptRequested> {
         arrived_at: time(),
         application_id: Some(app(4217)),
         outcome: ReceiptOutcome::Received,
+        message_refused: None,
         files: vec![FileOutcome {
-            filename: "passport.pdf".into(),
+            position: 1,
+            kind: FileKind::Pdf,
+            size: 1_234_567,
             refusal: None,
         }],
         mail: Some(MailSignals {
@@ -211,6 +227,7 @@ pub fn receipt() -> Vec<ReceiptRequested> {
             has_list_id: true,
             empty_return_path: false,
             message_id: Some("<abc@example.org>".into()),
+            dmarc: Some("pass".into()),
         }),
     };
     let refusals = RefusalReason::ALL;
@@ -218,6 +235,7 @@ pub fn receipt() -> Vec<ReceiptRequested> {
         receipt_id: uuid(10),
         supplement_id: uuid(3),
         channel: Channel::EnterFinland,
+        transport: None,
         recipient: ReceiptRecipient::EnterFinland {
             customer_number: CustomerNumber::from_serial(12_345_678).expect("in range"),
         },
@@ -229,13 +247,23 @@ pub fn receipt() -> Vec<ReceiptRequested> {
         }),
         files: refusals
             .into_iter()
-            .map(|r| FileOutcome {
-                filename: format!("{r:?}.bin"),
+            .enumerate()
+            .map(|(i, r)| FileOutcome {
+                position: i as u32 + 1,
+                kind: FileKind::Other,
+                size: 0,
                 refusal: Some(r),
             })
             .collect(),
         mail: None,
         ..email.clone()
     };
-    vec![email, resend]
+    let whole = ReceiptRequested {
+        receipt_id: uuid(11),
+        supplement_id: uuid(4),
+        message_refused: Some(RefusalReason::ForeignEncryption),
+        files: vec![],
+        ..email.clone()
+    };
+    vec![email, resend, whole]
 }

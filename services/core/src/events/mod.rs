@@ -9,7 +9,9 @@ mod outcome;
 mod receipt;
 mod registry;
 
-pub use common::{AttachmentRef, Channel, Language, ObjectRef, PayloadEncryption, Transport};
+pub use common::{
+    AttachmentRef, Channel, FileKind, Language, ObjectRef, PayloadEncryption, Transport,
+};
 pub use envelope::{DecodeError, Envelope, Event, EventData, SPEC_VERSION};
 pub use inbound::{EnterFinlandReceived, SecuremailReceived};
 pub use outcome::{

@@ -82,6 +82,15 @@ pub enum TriageReason {
     UnknownApplication { application_id: ApplicationId },
     /// More than one known application is named.
     Ambiguous,
+    /// The e-mail names an application its sender is not a party to;
+    /// by policy, a person decides before it reaches the caseworker.
+    SenderNotParty { application_id: ApplicationId },
+    /// An auto-reply, bounce or list mail: no applicant wrote it, so it
+    /// is kept out of the caseworkers' queues.
+    AutomaticMessage { what: String },
+    /// Processing failed for good (see the dead-letter topic); the
+    /// applicant was asked to send it again.
+    Unprocessable { detail: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +140,9 @@ pub enum QuarantineReason {
     ForeignEncryption { scheme: String },
     /// Not what it claims to be, or not parseable within the budgets.
     Malformed { detail: String },
+    /// The virus scanner can never check it (over its limits, a format it
+    /// refuses): neither clean nor infected.
+    Unscannable { detail: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

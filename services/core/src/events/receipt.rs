@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::common::{Channel, Language};
+use super::common::{Channel, FileKind, Language, Transport};
 use super::envelope::EventData;
 use crate::ids::{ApplicationId, CustomerNumber};
 
@@ -31,6 +31,10 @@ pub struct MailSignals {
     pub empty_return_path: bool,
     /// The incoming `Message-ID`, for `In-Reply-To` and `References`.
     pub message_id: Option<String>,
+    /// DMARC's result (`pass`, `fail`, `none`, ...) as our own receiving
+    /// mail server recorded it in `Authentication-Results`; `None` when it
+    /// recorded none.
+    pub dmarc: Option<String>,
 }
 
 /// A first arrival, or a resend of something already received.
@@ -64,23 +68,38 @@ pub enum RefusalReason {
     Dangerous,
     /// A type the agency does not accept, or a broken file.
     UnsupportedType,
+    /// The name says another type than the content is.
+    TypeMismatch,
+    /// The virus scanner cannot check it (too large or too complex).
+    Unscannable,
+    /// The message could not be processed at all: send it again.
+    Unprocessable,
 }
 
 impl RefusalReason {
-    pub const ALL: [RefusalReason; 6] = [
+    pub const ALL: [RefusalReason; 9] = [
         RefusalReason::ForeignEncryption,
         RefusalReason::PasswordProtected,
         RefusalReason::TooLarge,
         RefusalReason::Infected,
         RefusalReason::Dangerous,
         RefusalReason::UnsupportedType,
+        RefusalReason::TypeMismatch,
+        RefusalReason::Unscannable,
+        RefusalReason::Unprocessable,
     ];
 }
 
+/// One file as the receipt describes it: by position, kind and size,
+/// never by the name the applicant (or an impostor) gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileOutcome {
-    pub filename: String,
+    /// Position among the supplement's files, from 1.
+    pub position: u32,
+    pub kind: FileKind,
+    /// Size in bytes.
+    pub size: u64,
     pub refusal: Option<RefusalReason>,
 }
 
@@ -93,6 +112,8 @@ pub struct ReceiptRequested {
     /// The reference the applicant can quote, e.g. `R-7Q2M-K8TD`.
     pub reference: String,
     pub channel: Channel,
+    /// For Securemail: whether it came through Securemail or plain e-mail.
+    pub transport: Option<Transport>,
     pub recipient: ReceiptRecipient,
     /// The registry's language for the application, else the message's;
     /// `None` means all three.
@@ -101,6 +122,9 @@ pub struct ReceiptRequested {
     /// The application it was joined to; shown masked.
     pub application_id: Option<ApplicationId>,
     pub outcome: ReceiptOutcome,
+    /// Set when the message as a whole could not be received (encrypted
+    /// for someone else, infected, unreadable); `files` is then empty.
+    pub message_refused: Option<RefusalReason>,
     pub files: Vec<FileOutcome>,
     /// Present for e-mail; absent for Enter Finland.
     pub mail: Option<MailSignals>,

@@ -7,7 +7,31 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+/// The key a Securemail delivery is deduplicated by when the caller gives
+/// none: its envelope sender, its Message-ID and the digest of its whole
+/// header section. A true retry of one message repeats all three; another
+/// message that reuses the Message-ID (a broken mail client, or a
+/// stranger) differs in its headers and is a supplement of its own. Hashed,
+/// so a Message-ID of any length makes a key of 64 characters.
+pub fn mail_key(sender: &str, message_id: &str, head: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        sender.trim().to_ascii_lowercase().as_bytes(),
+        message_id.trim().as_bytes(),
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.update(Sha256::digest(head));
+    format!("mail:{}", hex_lower(&hash.finalize()))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimState {
@@ -63,6 +87,22 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[test]
+    fn only_a_true_retry_shares_a_mail_key() {
+        let head = b"From: a@b.fi\r\nMessage-ID: <1@b.fi>\r\nSubject: x\r\n\r\n";
+        let key = mail_key("a@b.fi", "<1@b.fi>", head);
+        assert_eq!(key, mail_key("A@B.fi ", "<1@b.fi>", head));
+        // Same Message-ID, other message.
+        let other = b"From: a@b.fi\r\nMessage-ID: <1@b.fi>\r\nSubject: y\r\n\r\n";
+        assert_ne!(key, mail_key("a@b.fi", "<1@b.fi>", other));
+        // Same message from another sender.
+        assert_ne!(key, mail_key("c@d.fi", "<1@b.fi>", head));
+        // Sender and id cannot be shifted into each other.
+        assert_ne!(mail_key("ab", "c", head), mail_key("a", "bc", head));
+        let long = format!("<{}@b.fi>", "x".repeat(100_000));
+        assert_eq!(mail_key("a@b.fi", &long, head).len(), 5 + 64);
+    }
 
     const STALE: Duration = Duration::from_secs(900);
 

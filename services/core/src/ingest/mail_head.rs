@@ -37,6 +37,9 @@ pub fn head_end(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// Longest Message-ID carried in an event.
+pub const MAX_MESSAGE_ID_BYTES: usize = 998;
+
 /// Checks the header section `head` (up to and including its blank line).
 pub fn parse_mail_head(head: &[u8]) -> Result<MailHead, MailHeadError> {
     if head_end(head).is_none() {
@@ -55,7 +58,10 @@ pub fn parse_mail_head(head: &[u8]) -> Result<MailHead, MailHeadError> {
     };
     let from = get("From").ok_or(MailHeadError::NoFrom)?;
     Ok(MailHead {
-        message_id: get("Message-ID"),
+        // Events and rows keep RFC 5322's line length, no control bytes.
+        message_id: get("Message-ID")
+            .map(|id| crate::decide::clean_text(&id, MAX_MESSAGE_ID_BYTES))
+            .filter(|id| !id.is_empty()),
         from,
     })
 }

@@ -6,8 +6,10 @@ mod idempotency;
 mod mail_head;
 
 pub use enter_finland::{FieldError, Submission, parse_submission};
-pub use idempotency::{Claim, ClaimDecision, ClaimState, decide_claim};
-pub use mail_head::{MAX_HEAD_BYTES, MailHead, MailHeadError, head_end, parse_mail_head};
+pub use idempotency::{Claim, ClaimDecision, ClaimState, decide_claim, mail_key};
+pub use mail_head::{
+    MAX_HEAD_BYTES, MAX_MESSAGE_ID_BYTES, MailHead, MailHeadError, head_end, parse_mail_head,
+};
 
 use uuid::Uuid;
 

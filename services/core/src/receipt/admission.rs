@@ -93,6 +93,7 @@ mod tests {
             supplement_id: Uuid::from_u128(2),
             reference: "R-00000-00000".into(),
             channel: Channel::Securemail,
+            transport: None,
             recipient: ReceiptRecipient::Email {
                 address: address.into(),
             },
@@ -100,6 +101,7 @@ mod tests {
             arrived_at: Utc::now(),
             application_id: None,
             outcome: ReceiptOutcome::Received,
+            message_refused: None,
             files: vec![],
             mail: Some(signals),
         }

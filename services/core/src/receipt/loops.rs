@@ -19,9 +19,37 @@ pub enum NoReceipt {
     NoReplySender,
     /// No address to answer.
     NoAddress,
+    /// Our mail server found the sender forged (DMARC failed): a receipt
+    /// would go to someone who never wrote (backscatter).
+    ForgedSender,
 }
 
 impl NoReceipt {
+    /// Mail no person wrote (auto-replies, bounces, lists): kept out of the
+    /// caseworkers' queues as well as unanswered. No-reply senders and
+    /// missing addresses are people's mail that cannot be answered.
+    pub fn is_automatic(&self) -> bool {
+        matches!(
+            self,
+            NoReceipt::AutoSubmitted(_)
+                | NoReceipt::Precedence(_)
+                | NoReceipt::ListMail
+                | NoReceipt::Bounce
+        )
+    }
+
+    /// The kind recorded on a triaged automatic message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NoReceipt::AutoSubmitted(_) => "auto_reply",
+            NoReceipt::Precedence(_) | NoReceipt::ListMail => "list_mail",
+            NoReceipt::Bounce => "bounce",
+            NoReceipt::NoReplySender => "no_reply_sender",
+            NoReceipt::NoAddress => "no_address",
+            NoReceipt::ForgedSender => "forged_sender",
+        }
+    }
+
     /// A short reason for the receipt's record and the operators.
     pub fn reason(&self) -> String {
         match self {
@@ -31,6 +59,7 @@ impl NoReceipt {
             NoReceipt::Bounce => "bounce".to_owned(),
             NoReceipt::NoReplySender => "no-reply sender".to_owned(),
             NoReceipt::NoAddress => "no address".to_owned(),
+            NoReceipt::ForgedSender => "forged sender (DMARC failed)".to_owned(),
         }
     }
 }
@@ -38,6 +67,13 @@ impl NoReceipt {
 /// Whether an e-mail (with these header facts, from `address`) must not
 /// get an automatic receipt, and why.
 pub fn no_receipt(signals: &MailSignals, address: &str) -> Option<NoReceipt> {
+    if signals
+        .dmarc
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case("fail"))
+    {
+        return Some(NoReceipt::ForgedSender);
+    }
     if let Some(value) = &signals.auto_submitted {
         let value = value.trim().to_ascii_lowercase();
         // Parameters may follow: "auto-replied; owner-email=...".
@@ -74,6 +110,32 @@ pub fn no_receipt(signals: &MailSignals, address: &str) -> Option<NoReceipt> {
         return Some(NoReceipt::NoReplySender);
     }
     None
+}
+
+/// DMARC's result from the `Authentication-Results` fields (RFC 8601) of
+/// a message, trusting only those our own receiving server wrote: the
+/// first field whose authserv-id is `authserv_id`. A sender can write any
+/// such field into its own message, under any name.
+pub fn dmarc_result(fields: &[String], authserv_id: &str) -> Option<String> {
+    let field = fields.iter().find(|f| {
+        f.split(';')
+            .next()
+            .and_then(|id| id.split_whitespace().next())
+            .is_some_and(|id| id.eq_ignore_ascii_case(authserv_id))
+    })?;
+    field.split(';').skip(1).find_map(|method| {
+        let method = method.trim();
+        let (name, rest) = method.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("dmarc") {
+            return None;
+        }
+        let result: String = rest
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        (!result.is_empty()).then(|| result.to_ascii_lowercase())
+    })
 }
 
 #[cfg(test)]
@@ -181,5 +243,47 @@ mod tests {
     #[test]
     fn no_address_no_receipt() {
         assert_eq!(no_receipt(&signals(), ""), Some(NoReceipt::NoAddress));
+    }
+
+    #[test]
+    fn dmarc_is_read_only_from_our_own_server() {
+        let ours = "mx.migri.fi; spf=fail smtp.mailfrom=x.example; dkim=none; dmarc=fail (p=reject) header.from=bank.example".to_owned();
+        let forged = "mx.migri.fi; dmarc=pass header.from=bank.example".to_owned();
+        let theirs = "mail.attacker.example; dmarc=pass".to_owned();
+        assert_eq!(
+            dmarc_result(&[theirs.clone(), ours.clone()], "mx.migri.fi").as_deref(),
+            Some("fail")
+        );
+        // The first of ours counts; what a sender wrote further down does not.
+        assert_eq!(
+            dmarc_result(&[ours, forged], "mx.migri.fi").as_deref(),
+            Some("fail")
+        );
+        assert_eq!(dmarc_result(&[theirs], "mx.migri.fi"), None);
+        assert_eq!(
+            dmarc_result(&["mx.migri.fi 1; dmarc=pass".to_owned()], "MX.MIGRI.FI").as_deref(),
+            Some("pass")
+        );
+        assert_eq!(
+            dmarc_result(&["mx.migri.fi; spf=pass".to_owned()], "mx.migri.fi"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_forged_sender_gets_no_receipt() {
+        let signals = MailSignals {
+            dmarc: Some("fail".into()),
+            ..MailSignals::default()
+        };
+        assert_eq!(
+            no_receipt(&signals, "a@bank.example"),
+            Some(NoReceipt::ForgedSender)
+        );
+        let passed = MailSignals {
+            dmarc: Some("pass".into()),
+            ..MailSignals::default()
+        };
+        assert_eq!(no_receipt(&passed, "a@bank.example"), None);
     }
 }

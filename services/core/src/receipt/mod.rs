@@ -12,6 +12,6 @@ mod shown;
 
 pub use admission::{Admission, RateLimit, RecipientHistory, admit, recipient_key};
 pub use delivery::{Attempt, Next, ReceiptState, RetryPolicy, after_attempt, within_rate};
-pub use loops::{NoReceipt, no_receipt};
+pub use loops::{NoReceipt, dmarc_result, no_receipt};
 pub use render::{PerReason, Rendered, Template, Templates, render};
 pub use shown::{mask_application_id, receipt_message_id};

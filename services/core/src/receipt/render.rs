@@ -9,7 +9,10 @@ use chrono_tz::Europe::Helsinki;
 use serde::Deserialize;
 
 use super::mask_application_id;
-use crate::events::{Channel, Language, ReceiptOutcome, ReceiptRequested, RefusalReason};
+use crate::events::{
+    Channel, FileKind, FileOutcome, Language, ReceiptOutcome, ReceiptRequested, RefusalReason,
+    Transport,
+};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +23,9 @@ pub struct PerReason {
     pub infected: String,
     pub dangerous: String,
     pub unsupported_type: String,
+    pub type_mismatch: String,
+    pub unscannable: String,
+    pub unprocessable: String,
 }
 
 impl PerReason {
@@ -31,8 +37,49 @@ impl PerReason {
             RefusalReason::Infected => &self.infected,
             RefusalReason::Dangerous => &self.dangerous,
             RefusalReason::UnsupportedType => &self.unsupported_type,
+            RefusalReason::TypeMismatch => &self.type_mismatch,
+            RefusalReason::Unscannable => &self.unscannable,
+            RefusalReason::Unprocessable => &self.unprocessable,
         }
     }
+}
+
+/// What each kind of file is called.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerKind {
+    pub pdf: String,
+    pub image: String,
+    pub text: String,
+    pub document: String,
+    pub spreadsheet: String,
+    pub presentation: String,
+    pub archive: String,
+    pub other: String,
+}
+
+impl PerKind {
+    fn get(&self, kind: FileKind) -> &str {
+        match kind {
+            FileKind::Pdf => &self.pdf,
+            FileKind::Image => &self.image,
+            FileKind::Text => &self.text,
+            FileKind::Document => &self.document,
+            FileKind::Spreadsheet => &self.spreadsheet,
+            FileKind::Presentation => &self.presentation,
+            FileKind::Archive => &self.archive,
+            FileKind::Other => &self.other,
+        }
+    }
+}
+
+/// Sizes as the language writes them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sizes {
+    pub decimal_separator: String,
+    /// Bytes, kilobytes, megabytes, gigabytes.
+    pub units: [String; 4],
 }
 
 /// One language's texts, as in `services/receipts/templates/<lang>.toml`.
@@ -47,6 +94,7 @@ pub struct Template {
     pub already_received: String,
     pub joined: String,
     pub not_joined: String,
+    pub message_refused: String,
     pub files: String,
     pub accepted: String,
     pub refused: String,
@@ -58,6 +106,8 @@ pub struct Template {
     pub enter_finland: String,
     pub reasons: PerReason,
     pub next: PerReason,
+    pub kinds: PerKind,
+    pub sizes: Sizes,
 }
 
 impl Template {
@@ -67,6 +117,10 @@ impl Template {
 
     pub fn next_text(&self, reason: RefusalReason) -> &str {
         self.next.get(reason)
+    }
+
+    pub fn kind_text(&self, kind: FileKind) -> &str {
+        self.kinds.get(kind)
     }
 }
 
@@ -118,17 +172,22 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
-    let channel = match (request.channel, &request.mail) {
+    let channel = match (request.channel, request.transport) {
         (Channel::EnterFinland, _) => &t.enter_finland,
+        (Channel::Securemail, Some(Transport::Email)) => &t.email,
         (Channel::Securemail, _) => &t.securemail,
     };
     let received_at = local_time(request.arrived_at, &t.time_format);
     let mut lines = vec![t.greeting.clone(), String::new()];
     match &request.outcome {
-        ReceiptOutcome::Received => lines.push(fill(
-            &t.received,
-            &[("received_at", &received_at), ("channel", channel)],
-        )),
+        ReceiptOutcome::Received => {
+            lines.push(fill(
+                &t.received,
+                &[("received_at", &received_at), ("channel", channel)],
+            ));
+            received(request, t, &mut lines);
+        }
+        // A resend is not processed: nothing was added or received anew.
         ReceiptOutcome::AlreadyReceived(original) => lines.push(fill(
             &t.already_received,
             &[
@@ -140,34 +199,6 @@ fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
             ],
         )),
     }
-    match &request.application_id {
-        Some(id) => lines.push(fill(
-            &t.joined,
-            &[("application", &mask_application_id(id))],
-        )),
-        None => lines.push(t.not_joined.clone()),
-    }
-    if !request.files.is_empty() {
-        lines.push(String::new());
-        lines.push(t.files.clone());
-        for file in &request.files {
-            let name = printable(&file.filename);
-            lines.push(match file.refusal {
-                None => fill(&t.accepted, &[("filename", &name)]),
-                Some(reason) => fill(
-                    &t.refused,
-                    &[("filename", &name), ("reason", t.reasons.get(reason))],
-                ),
-            });
-        }
-        let mut next: Vec<RefusalReason> = request.files.iter().filter_map(|f| f.refusal).collect();
-        next.sort_by_key(|r| *r as u8);
-        next.dedup();
-        if !next.is_empty() {
-            lines.push(String::new());
-            lines.extend(next.into_iter().map(|r| t.next.get(r).to_owned()));
-        }
-    }
     lines.push(String::new());
     lines.push(fill(&t.reference, &[("reference", &request.reference)]));
     lines.push(String::new());
@@ -177,14 +208,68 @@ fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
     lines.join("\n")
 }
 
-/// A file name as the applicant gave it, minus anything that could turn
-/// it into a link or a second line in a mail client.
-fn printable(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace("://", " ")
-        .replace("www.", "www ");
-    cleaned.chars().take(120).collect()
+/// Where a first arrival went and what became of each file.
+fn received(request: &ReceiptRequested, t: &Template, lines: &mut Vec<String>) {
+    if let Some(reason) = request.message_refused {
+        lines.push(fill(
+            &t.message_refused,
+            &[("reason", t.reasons.get(reason))],
+        ));
+        lines.push(String::new());
+        lines.push(t.next.get(reason).to_owned());
+        return;
+    }
+    match &request.application_id {
+        Some(id) => lines.push(fill(
+            &t.joined,
+            &[("application", &mask_application_id(id))],
+        )),
+        None => lines.push(t.not_joined.clone()),
+    }
+    if request.files.is_empty() {
+        return;
+    }
+    lines.push(String::new());
+    lines.push(t.files.clone());
+    for file in &request.files {
+        let position = file.position.to_string();
+        let size = size(file, &t.sizes);
+        let values = [
+            ("position", position.as_str()),
+            ("kind", t.kinds.get(file.kind)),
+            ("size", size.as_str()),
+        ];
+        lines.push(match file.refusal {
+            None => fill(&t.accepted, &values),
+            Some(reason) => {
+                let mut values = values.to_vec();
+                values.push(("reason", t.reasons.get(reason)));
+                fill(&t.refused, &values)
+            }
+        });
+    }
+    let mut next: Vec<RefusalReason> = request.files.iter().filter_map(|f| f.refusal).collect();
+    next.sort_by_key(|r| *r as u8);
+    next.dedup();
+    if !next.is_empty() {
+        lines.push(String::new());
+        lines.extend(next.into_iter().map(|r| t.next.get(r).to_owned()));
+    }
+}
+
+/// `1,2 Mt` / `1.2 MB`: one decimal from kilobytes up, in units of 1000
+/// as file managers show them.
+fn size(file: &FileOutcome, sizes: &Sizes) -> String {
+    let mut value = file.size as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < 3 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let number = if unit == 0 {
+        format!("{}", file.size)
+    } else {
+        format!("{value:.1}").replace('.', &sizes.decimal_separator)
+    };
+    format!("{number} {}", sizes.units[unit])
 }

@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::render::{Templates, render};
 use crate::events::{
-    Channel, DuplicateOf, FileOutcome, Language, MailSignals, ReceiptOutcome, ReceiptRecipient,
-    ReceiptRequested, RefusalReason,
+    Channel, DuplicateOf, FileKind, FileOutcome, Language, MailSignals, ReceiptOutcome,
+    ReceiptRecipient, ReceiptRequested, RefusalReason, Transport,
 };
 use crate::ids::ApplicationId;
 
@@ -25,15 +25,19 @@ fn at(rfc3339: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-const ALL_REASONS: [RefusalReason; 6] = RefusalReason::ALL;
+const ALL_REASONS: [RefusalReason; 9] = RefusalReason::ALL;
 
 fn request(language: Option<Language>, outcome: ReceiptOutcome) -> ReceiptRequested {
     let mut files = vec![FileOutcome {
-        filename: "passi.pdf".into(),
+        position: 1,
+        kind: FileKind::Pdf,
+        size: 1_234_567,
         refusal: None,
     }];
     files.extend(ALL_REASONS.iter().enumerate().map(|(i, r)| FileOutcome {
-        filename: format!("file{i}.bin"),
+        position: i as u32 + 2,
+        kind: FileKind::Image,
+        size: 999,
         refusal: Some(*r),
     }));
     ReceiptRequested {
@@ -41,6 +45,7 @@ fn request(language: Option<Language>, outcome: ReceiptOutcome) -> ReceiptReques
         supplement_id: Uuid::from_u128(2),
         reference: "R-7Q2MK-8TD4W".into(),
         channel: Channel::Securemail,
+        transport: Some(Transport::Securemail),
         recipient: ReceiptRecipient::Email {
             address: "matti@example.org".into(),
         },
@@ -49,6 +54,7 @@ fn request(language: Option<Language>, outcome: ReceiptOutcome) -> ReceiptReques
         arrived_at: at("2026-11-24T07:31:00Z"),
         application_id: Some(ApplicationId::from_parts(2026, 4217).expect("valid")),
         outcome,
+        message_refused: None,
         files,
         mail: Some(MailSignals::default()),
     }
@@ -86,8 +92,10 @@ fn every_placeholder_is_filled_and_no_link_ever_appears() {
             assert!(r.subject.contains("R-7Q2MK-8TD4W"));
             assert!(r.text.contains("R-7Q2MK-8TD4W"));
             assert!(r.text.contains("migri.fi"), "names the genuine domain");
-            assert!(r.text.contains("MIG-2026-••••17-5"), "masked");
             assert!(!r.text.contains("004217"), "never the full id");
+            if is_first_arrival(&r.text) {
+                assert!(r.text.contains("MIG-2026-••••17-5"), "masked");
+            }
         }
     }
 }
@@ -115,6 +123,12 @@ fn arrival_is_in_helsinki_time_in_each_language() {
     assert!(en.text.contains("24 November 2026 at 09:31"), "{}", en.text);
 }
 
+fn is_first_arrival(text: &str) -> bool {
+    !["already", "redan", "jo vastaanotettu"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
 #[test]
 fn a_resend_says_when_and_under_which_reference_it_first_came() {
     let [_, again] = outcomes();
@@ -130,6 +144,11 @@ fn a_resend_says_when_and_under_which_reference_it_first_came() {
         r.text
     );
     assert!(r.text.contains("R-AAAAA-BBBBB"));
+    assert!(
+        !r.text.contains("File 1") && !r.text.contains("was added"),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
@@ -140,10 +159,15 @@ fn each_refusal_has_its_reason_and_next_step() {
         &t,
         "migri.fi",
     );
-    assert!(r.text.contains("- passi.pdf: received"));
+    assert!(
+        r.text.contains("- File 1 (PDF, 1.2 MB): received"),
+        "{}",
+        r.text
+    );
     for (i, reason) in ALL_REASONS.iter().enumerate() {
         let line = format!(
-            "- file{i}.bin: not received, {}",
+            "- File {} (image, 999 B): not received, {}",
+            i + 2,
             t.en.reasons_text(*reason)
         );
         assert!(r.text.contains(&line), "{line}");
@@ -184,13 +208,44 @@ fn an_unjoined_supplement_says_a_caseworker_will_join_it() {
 }
 
 #[test]
-fn a_file_name_cannot_smuggle_a_link_or_a_line() {
-    let mut req = request(Some(Language::En), ReceiptOutcome::Received);
-    req.files = vec![FileOutcome {
-        filename: "http://evil.example/login\r\nClick here www.evil.example".into(),
-        refusal: None,
-    }];
+fn sizes_are_written_as_each_language_writes_them() {
+    let mut req = request(Some(Language::Fi), ReceiptOutcome::Received);
+    req.files.truncate(1);
     let r = render(&req, &templates(), "migri.fi");
-    assert!(!r.text.contains("://") && !r.text.contains("www."));
-    assert!(!r.text.contains("login\r\n"));
+    assert!(
+        r.text.contains("- Tiedosto 1 (PDF, 1,2 Mt): vastaanotettu"),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn plain_email_is_not_called_securemail() {
+    let mut req = request(Some(Language::En), ReceiptOutcome::Received);
+    req.transport = Some(Transport::Email);
+    let r = render(&req, &templates(), "migri.fi");
+    assert!(
+        r.text.contains("(e-mail)") && !r.text.contains("(Securemail)"),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn a_refused_message_says_so_without_listing_files() {
+    let mut req = request(Some(Language::En), ReceiptOutcome::Received);
+    req.message_refused = Some(RefusalReason::Infected);
+    req.files.clear();
+    let r = render(&req, &templates(), "migri.fi");
+    assert!(
+        r.text
+            .contains("Your message was not received, because the virus scan"),
+        "{}",
+        r.text
+    );
+    assert!(
+        !r.text.contains("File 1") && !r.text.contains("was added"),
+        "{}",
+        r.text
+    );
 }

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::{Stream, StreamExt, stream};
 use intake_core::events::{Channel, SecuremailReceived, Transport};
-use intake_core::ingest::{MAX_HEAD_BYTES, head_end, parse_mail_head};
+use intake_core::ingest::{MAX_HEAD_BYTES, head_end, mail_key, parse_mail_head};
 use intake_core::topics;
 
 use super::{accepted, begin, finish, idempotency_key};
@@ -105,12 +105,17 @@ pub async fn receive(
     let mail = parse_mail_head(&head[..head_len])
         .map_err(|e| ApiError::field("message", e.to_string()))?;
 
-    // The caller's key, else the message's own Message-ID: Securemail
-    // retrying a delivery resends the same message.
-    // Without either, a key of its own: every arrival is claimed, since
-    // the claim is also the record that orders arrivals (see the worker).
+    // The caller's key, else the message's own identity: Securemail
+    // retrying a delivery resends the same message, with the same sender,
+    // Message-ID and headers (see `mail_key`). Without a Message-ID, a key
+    // of its own: every arrival is claimed, since the claim is also the
+    // record that orders arrivals (see the worker).
     let key = idempotency_key(&headers)?
-        .or_else(|| mail.message_id.clone())
+        .or_else(|| {
+            mail.message_id
+                .as_deref()
+                .map(|id| mail_key(&envelope.sender, id, &head[..head_len]))
+        })
         .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::now_v7()));
     let supplement_id = match begin(&app, Channel::Securemail, &key, arrived_at, None).await? {
         Claimed::Proceed(id) => id,

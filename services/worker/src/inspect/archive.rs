@@ -1,13 +1,15 @@
-//! ZIP archives expanded under a budget: entries, total size, compression
-//! ratio and nesting depth are capped before anything is decompressed, so
-//! a zip bomb costs a refusal, not the worker. Members are sniffed like any
-//! file; the virus scanner sees the archive whole (clamd unpacks it too).
+//! ZIP-based files expanded under a budget: plain ZIPs, and Office Open
+//! XML and OpenDocument files, which are ZIPs too. Entries, total size,
+//! compression ratio and nesting depth are capped before anything is
+//! decompressed, so a zip bomb costs a refusal, not the worker. Members are
+//! sniffed like any file and judged by the Office rules; the virus scanner
+//! sees the archive whole (clamd unpacks it too).
 
 use std::io::{Cursor, Read};
 
-use intake_core::decide::Finding;
+use intake_core::decide::{Finding, normalise_name};
 
-use super::sniff;
+use super::{office, sniff};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ZipBudget {
@@ -103,22 +105,44 @@ fn walk(bytes: &[u8], budget: ZipBudget, depth: usize, total: &mut u64, out: &mu
             )));
             return;
         }
+        member_findings(&name, &member, out);
         let head = &member[..member.len().min(sniff::HEAD_BYTES)];
-        let detected = sniff::detect_type(head);
-        for finding in sniff::findings(&name, &detected, head, &[]) {
-            match finding {
-                Finding::ActiveContent { detail } => out.push(Finding::ActiveContent {
-                    detail: format!("{detail} inside the archive"),
-                }),
-                f @ (Finding::ForeignEncryption { .. } | Finding::PasswordProtected { .. }) => {
-                    out.push(f)
-                }
-                _ => {}
-            }
-        }
-        if detected == "application/zip" {
+        let detected = sniff::detect_type(head, Some(&member));
+        if sniff::is_zip_family(&detected) {
             walk(&member, budget, depth + 1, total, out);
         }
+    }
+}
+
+/// What one member is: an executable by name or content, encrypted for
+/// someone else, an active Office part, an OLE file with macros.
+fn member_findings(name: &str, member: &[u8], out: &mut Vec<Finding>) {
+    let inside = |f: Finding| match f {
+        Finding::ActiveContent { detail } => Finding::ActiveContent {
+            detail: format!("{detail} inside the archive"),
+        },
+        other => other,
+    };
+    let head = &member[..member.len().min(sniff::HEAD_BYTES)];
+    let detected = sniff::detect_type(head, None);
+    // The name's findings include a program's name in any position.
+    for finding in sniff::findings(&normalise_name(name), None, &detected, head, &[]) {
+        if matches!(
+            finding,
+            Finding::ActiveContent { .. }
+                | Finding::ForeignEncryption { .. }
+                | Finding::PasswordProtected { .. }
+        ) {
+            out.push(inside(finding));
+        }
+    }
+    out.extend(
+        office::member_findings(name, member)
+            .into_iter()
+            .map(inside),
+    );
+    if sniff::is_ole(&detected) {
+        out.extend(office::ole_findings(member).into_iter().map(inside));
     }
 }
 
@@ -185,6 +209,55 @@ mod tests {
             inspect_zip(&nested, BUDGET).as_slice(),
             [Finding::Malformed { detail }] if detail.contains("nested")
         ));
+    }
+
+    fn docx_with(extra: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut entries: Vec<(&str, &[u8])> = vec![
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", b"<w:document/>"),
+        ];
+        entries.extend_from_slice(extra);
+        files::zip(&entries, None)
+    }
+
+    #[test]
+    fn an_office_file_is_expanded_and_judged_inside() {
+        assert_eq!(inspect_zip(&files::docx("hei"), BUDGET), vec![]);
+        for (name, bytes) in [
+            ("word/vbaProject.bin", &b"\xD0\xCF"[..]),
+            ("word/embeddings/run.exe", b"MZ\x90\0"),
+            ("word/activeX/activeX1.xml", b"<ax/>"),
+        ] {
+            let found = inspect_zip(&docx_with(&[(name, bytes)]), BUDGET);
+            assert!(
+                found
+                    .iter()
+                    .any(|f| matches!(f, Finding::ActiveContent { .. })),
+                "{name}: {found:?}"
+            );
+        }
+        let locked = files::zip(
+            &[
+                ("[Content_Types].xml", b"<Types/>"),
+                ("word/document.xml", b"x"),
+            ],
+            Some("salasana"),
+        );
+        assert!(
+            inspect_zip(&locked, BUDGET)
+                .contains(&Finding::PasswordProtected { what: "ZIP".into() })
+        );
+    }
+
+    #[test]
+    fn a_document_inside_an_archive_is_expanded_too() {
+        let inner = docx_with(&[("word/vbaProject.bin", b"x")]);
+        let outer = files::zip(&[("hakemus.docx", &inner)], None);
+        assert!(
+            inspect_zip(&outer, BUDGET)
+                .iter()
+                .any(|f| matches!(f, Finding::ActiveContent { .. }))
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ pub struct Unpacked {
     pub signals: MailSignals,
     /// The whole message is encrypted for someone else (PGP/MIME, S/MIME).
     pub encrypted_as: Option<&'static str>,
+    /// `Authentication-Results` fields, top first (capped in number and
+    /// length: they are the sender's bytes until proven otherwise).
+    pub auth_results: Vec<String>,
 }
+
+const MAX_AUTH_RESULTS: usize = 16;
 
 pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
     let mail = mailparse::parse_mail(raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
@@ -69,8 +74,15 @@ pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
             message_id: headers
                 .get_first_value("Message-ID")
                 .map(|m| m.trim().to_owned()),
+            dmarc: None,
         },
         encrypted_as: whole_message_encryption(&mail),
+        auth_results: headers
+            .get_all_values("Authentication-Results")
+            .into_iter()
+            .take(MAX_AUTH_RESULTS)
+            .map(|v| intake_core::decide::cap_bytes(&v, 2048).to_owned())
+            .collect(),
         ..Unpacked::default()
     };
     if out.encrypted_as.is_none() {
@@ -126,8 +138,9 @@ fn walk(
     let is_attachment = disposition.disposition == DispositionType::Attachment;
     let body_error = |e: mailparse::MailParseError| MimeError::Unparseable(e.to_string());
 
-    if mimetype == "message/rfc822" && !is_attachment {
-        // A forwarded message: its texts and files are the applicant's too.
+    if mimetype == "message/rfc822" || mimetype == "message/global" {
+        // A forwarded or attached message: its texts and files are the
+        // applicant's too, and are inspected like the outer message's.
         let raw = part.get_body_raw().map_err(body_error)?;
         let inner =
             mailparse::parse_mail(&raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
@@ -178,38 +191,69 @@ fn language(header: &str) -> Option<Language> {
 
 /// The readable text of an HTML body: tags dropped, script and style
 /// contents skipped, the common entities decoded. Good enough to find ids
-/// in; caseworkers see the original.
+/// in; caseworkers see the original. Linear in the input: the lower-case
+/// copy is made once, and every search starts where the last one ended.
 pub fn html_text(html: &str) -> String {
+    // ASCII lower-casing keeps every byte offset, so positions found in
+    // `lower` cut `html` at the same character boundaries.
+    let lower = html.to_ascii_lowercase();
     let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let lower = after.as_bytes()[..after.len().min(8)].to_ascii_lowercase();
-        let skip_to = if lower.starts_with(b"<script") {
-            after.to_ascii_lowercase().find("</script>").map(|i| i + 9)
-        } else if lower.starts_with(b"<style") {
-            after.to_ascii_lowercase().find("</style>").map(|i| i + 8)
+    let mut at = 0;
+    while let Some(found) = lower[at..].find('<') {
+        let start = at + found;
+        out.push_str(&html[at..start]);
+        let rest = &lower[start..];
+        let skip_to = if rest.starts_with("<script") {
+            rest.find("</script>").map(|i| i + 9)
+        } else if rest.starts_with("<style") {
+            rest.find("</style>").map(|i| i + 8)
         } else {
-            after.find('>').map(|i| i + 1)
+            rest.find('>').map(|i| i + 1)
         };
         match skip_to {
             Some(end) => {
                 out.push(' ');
-                rest = &after[end..];
+                at = start + end;
+            }
+            // An unclosed tag or script: nothing after it is text.
+            None => {
+                at = html.len();
+                break;
+            }
+        }
+    }
+    out.push_str(&html[at..]);
+    decode_entities(&out)
+}
+
+/// One pass over the text, so `&amp;lt;` stays `&lt;` as HTML means it.
+fn decode_entities(text: &str) -> String {
+    const ENTITIES: [(&str, &str); 6] = [
+        ("&nbsp;", " "),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&amp;", "&"),
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match ENTITIES.iter().find(|(name, _)| tail.starts_with(name)) {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &tail[name.len()..];
             }
             None => {
-                rest = "";
+                out.push('&');
+                rest = &tail[1..];
             }
         }
     }
     out.push_str(rest);
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    out
 }
 
 #[cfg(test)]
@@ -272,6 +316,36 @@ mod tests {
         );
         let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
         assert_eq!(out.text, "see below\nMIG inside");
+    }
+
+    #[test]
+    fn an_attached_message_is_opened_and_its_files_inspected() {
+        let inner = "Subject: inner\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\ninner text\r\n--i\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"run.exe\"\r\n\r\nMZ\r\n--i--\r\n";
+        let parts = [
+            "Content-Type: text/plain\r\n\r\nsee attached".to_owned(),
+            format!(
+                "Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n{inner}"
+            ),
+        ];
+        let raw = format!(
+            "Subject: Fwd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n{}",
+            multipart("b", &parts)
+        );
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(out.text, "see attached\ninner text");
+        assert_eq!(out.files.len(), 1);
+        assert_eq!(out.files[0].filename, "run.exe");
+    }
+
+    #[test]
+    fn html_text_handles_unclosed_and_repeated_tags() {
+        assert_eq!(html_text("a<script>x"), "a");
+        assert_eq!(html_text("a<b"), "a");
+        assert_eq!(html_text("&amp;lt; &lt;"), "&lt; <");
+        let many = "<script>".repeat(50_000);
+        assert_eq!(html_text(&many), "");
+        let styles = "<style>x</style>ä".repeat(10_000);
+        assert_eq!(html_text(&styles).matches('ä').count(), 10_000);
     }
 
     #[test]

@@ -1,18 +1,22 @@
 //! Looking inside decrypted content, without I/O: MIME structure, real
-//! file types, PDF structure and ZIP members. Each returns findings that
-//! `intake_core::decide::classify` turns into a verdict.
+//! file types, polyglots, PDF structure, ZIP and Office members. Each
+//! returns findings that `intake_core::decide::classify` turns into a
+//! verdict.
 
 mod archive;
 mod mime;
+mod office;
 mod pdf;
+mod polyglot;
 mod sniff;
 
 pub use archive::{ZipBudget, inspect_zip};
 pub use mime::{MailFile, MimeError, MimeLimits, Unpacked, html_text, unpack};
 pub use pdf::{PdfReport, inspect_pdf};
+pub use polyglot::{ZIP_TAIL_BYTES, tail_of};
 pub use sniff::{HEAD_BYTES, detect_type};
 
-use intake_core::decide::Finding;
+use intake_core::decide::{Finding, normalise_name};
 
 #[derive(Debug, Clone)]
 pub struct InspectLimits {
@@ -33,40 +37,62 @@ pub struct Inspection {
     pub text: String,
 }
 
-/// Inspects a file given its leading bytes and, when small enough to hold,
-/// all of it. CPU-bound (PDF parsing): call from a blocking task.
-pub fn inspect_file(
-    filename: &str,
-    size: u64,
-    head: &[u8],
-    whole: Option<&[u8]>,
-    limits: &InspectLimits,
-) -> Inspection {
-    let detected_type = detect_type(head);
-    let mut findings = sniff::findings(filename, &detected_type, head, &limits.allowed_types);
-    if size > limits.max_file_bytes {
+/// One file as read: its name and declared type as the sender gave them,
+/// its size, first and last bytes, and all of it when small enough to hold.
+#[derive(Debug, Clone, Copy)]
+pub struct FileBytes<'a> {
+    pub filename: &'a str,
+    pub declared_type: Option<&'a str>,
+    pub size: u64,
+    pub head: &'a [u8],
+    pub tail: &'a [u8],
+    pub whole: Option<&'a [u8]>,
+}
+
+/// Inspects a file by its content and its name. CPU-bound (PDF and ZIP
+/// parsing): call from a blocking task.
+pub fn inspect_file(file: FileBytes<'_>, limits: &InspectLimits) -> Inspection {
+    let detected_type = detect_type(file.head, file.whole);
+    let name = normalise_name(file.filename);
+    let mut findings = sniff::findings(
+        &name,
+        file.declared_type,
+        &detected_type,
+        file.head,
+        &limits.allowed_types,
+    );
+    findings.extend(polyglot::findings(
+        &detected_type,
+        file.head,
+        file.tail,
+        file.size,
+    ));
+    if file.size > limits.max_file_bytes {
         findings.push(Finding::TooLarge {
-            size,
+            size: file.size,
             limit: limits.max_file_bytes,
         });
     }
     let mut text = String::new();
-    match (detected_type.as_str(), whole) {
-        ("application/pdf", Some(bytes)) if size <= limits.pdf_max_bytes => {
+    let too_large_to_inspect = |what: &str| Finding::Malformed {
+        detail: format!("{what} too large to inspect"),
+    };
+    match (detected_type.as_str(), file.whole) {
+        ("application/pdf", Some(bytes)) if file.size <= limits.pdf_max_bytes => {
             let report = inspect_pdf(bytes);
             findings.extend(report.findings);
             text = report.text;
         }
         ("application/pdf", _) => findings.push(Finding::TooLarge {
-            size,
+            size: file.size,
             limit: limits.pdf_max_bytes,
         }),
-        ("application/zip", Some(bytes)) => {
+        (zip, Some(bytes)) if sniff::is_zip_family(zip) => {
             findings.extend(inspect_zip(bytes, limits.zip));
         }
-        ("application/zip", None) => findings.push(Finding::Malformed {
-            detail: "ZIP too large to inspect".to_owned(),
-        }),
+        (zip, None) if sniff::is_zip_family(zip) => findings.push(too_large_to_inspect("ZIP")),
+        (ole, Some(bytes)) if sniff::is_ole(ole) => findings.extend(office::ole_findings(bytes)),
+        (ole, None) if sniff::is_ole(ole) => findings.push(too_large_to_inspect("Office document")),
         ("text/plain", Some(bytes)) => text = String::from_utf8_lossy(bytes).into_owned(),
         _ => {}
     }
@@ -74,5 +100,124 @@ pub fn inspect_file(
         detected_type,
         findings,
         text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use intake_core::decide::{PartVerdict, classify};
+    use intake_core::events::RefusalReason;
+    use intake_generator::files::{self, PdfAction};
+
+    use super::*;
+
+    fn limits() -> InspectLimits {
+        InspectLimits {
+            allowed_types: intake_core::decide::FILE_TYPES
+                .iter()
+                .map(|t| t.media_type.to_owned())
+                .collect(),
+            max_file_bytes: 1 << 30,
+            pdf_max_bytes: 1 << 24,
+            zip: ZipBudget {
+                max_entries: 100,
+                max_total_bytes: 1 << 24,
+                max_ratio: 100,
+                max_depth: 3,
+            },
+        }
+    }
+
+    fn verdict(name: &str, bytes: &[u8]) -> PartVerdict {
+        let file = FileBytes {
+            filename: name,
+            declared_type: None,
+            size: bytes.len() as u64,
+            head: &bytes[..bytes.len().min(HEAD_BYTES)],
+            tail: tail_of(bytes),
+            whole: Some(bytes),
+        };
+        classify(&inspect_file(file, &limits()).findings)
+    }
+
+    fn refusal(name: &str, bytes: &[u8]) -> Option<RefusalReason> {
+        verdict(name, bytes).refusal()
+    }
+
+    #[test]
+    fn genuine_files_of_every_kind_are_accepted() {
+        assert_eq!(
+            refusal("passi.pdf", &files::pdf(&["x"], PdfAction::None)),
+            None
+        );
+        assert_eq!(refusal("kuva.png", &files::png(3, 8, 8)), None);
+        assert_eq!(refusal("sopimus.docx", &files::docx("hei")), None);
+        assert_eq!(refusal("kirje.txt", "Hyvää päivää".as_bytes()), None);
+        assert_eq!(
+            refusal(
+                "liitteet.zip",
+                &files::zip(&[("a.pdf", b"%PDF-1.4 x")], None)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn each_hostile_shape_is_refused_with_a_reason() {
+        let mut text_then_pdf = b"Dear caseworker\n".to_vec();
+        text_then_pdf.extend(files::pdf(&["x"], PdfAction::JavaScript));
+        let mut image_then_zip = files::png(1, 4, 4);
+        image_then_zip.extend(files::zip(&[("run.exe", b"MZ")], None));
+        let macro_docx = files::zip(
+            &[
+                ("[Content_Types].xml", &b"<Types/>"[..]),
+                ("word/document.xml", b"<w:document/>"),
+                ("word/vbaProject.bin", b"\xD0\xCF\x11\xE0"),
+            ],
+            None,
+        );
+        let cases: Vec<(&str, Vec<u8>, RefusalReason)> = vec![
+            ("letter.txt", text_then_pdf, RefusalReason::Dangerous),
+            ("photo.png", image_then_zip, RefusalReason::Dangerous),
+            (
+                "page.txt",
+                b"<html><script>x()</script></html>".to_vec(),
+                RefusalReason::UnsupportedType,
+            ),
+            (
+                "drawing.png",
+                b"<svg onload=\"x()\"/>".to_vec(),
+                RefusalReason::UnsupportedType,
+            ),
+            (
+                "invoice\u{202E}fdp.exe",
+                b"plain words".to_vec(),
+                RefusalReason::Dangerous,
+            ),
+            (
+                "scan.pdf.js",
+                b"plain words".to_vec(),
+                RefusalReason::Dangerous,
+            ),
+            (
+                "report.pdf. . ",
+                files::png(2, 4, 4),
+                RefusalReason::TypeMismatch,
+            ),
+            (
+                "passport.pdf",
+                files::png(2, 4, 4),
+                RefusalReason::TypeMismatch,
+            ),
+            ("cv.docx", macro_docx, RefusalReason::Dangerous),
+            (
+                "cv.docx",
+                files::zip(&[("a.txt", b"x")], None),
+                RefusalReason::TypeMismatch,
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            assert_eq!(refusal(name, &bytes), Some(expected), "{name}");
+        }
     }
 }

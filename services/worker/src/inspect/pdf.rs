@@ -4,7 +4,7 @@
 //! budget checked by the caller and a time budget it enforces.
 
 use intake_core::decide::Finding;
-use lopdf::{Document, Object};
+use lopdf::{Document, LoadOptions, Object};
 
 use super::sniff::contains;
 
@@ -21,9 +21,16 @@ pub struct PdfReport {
 const TEXT_PAGES: u32 = 20;
 /// Ceiling on decompressed content streams during text extraction.
 const TEXT_DECOMPRESS_LIMIT: usize = 64 << 20;
+/// Ceiling on any one object or cross-reference stream while loading: a
+/// few KiB of Flate can otherwise inflate to gigabytes before any check.
+const LOAD_DECOMPRESS_LIMIT: usize = 32 << 20;
 
 pub fn inspect_pdf(bytes: &[u8]) -> PdfReport {
-    let doc = match Document::load_mem(bytes) {
+    let options = LoadOptions {
+        max_decompressed_size: Some(LOAD_DECOMPRESS_LIMIT),
+        ..LoadOptions::default()
+    };
+    let doc = match Document::load_mem_with_options(bytes, options) {
         Ok(doc) => doc,
         Err(error) => {
             let finding = if contains(bytes, b"/Encrypt") {

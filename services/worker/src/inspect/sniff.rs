@@ -1,76 +1,200 @@
-//! What a file really is, from its first bytes, and the findings that
-//! need no parser: a type outside the allow-list, a name that lies about
-//! the type, and content encrypted for someone else.
+//! What a file really is, from its content: magic bytes via `infer`, the
+//! structure of ZIP-based formats (Office Open XML and OpenDocument are
+//! ZIPs told apart by their members, not their first bytes), and text told
+//! apart from markup and scripts. Then the findings that need no parser:
+//! a type outside the allow-list, a name that lies about the type, and
+//! content encrypted for someone else.
 
-use intake_core::decide::Finding;
+use std::io::{Cursor, Read};
+
+use intake_core::decide::{FileName, Finding, file_type, judge_name};
 
 /// How many leading bytes sniffing looks at.
 pub const HEAD_BYTES: usize = 64 * 1024;
 
-/// The real media type of `head` (a file's first bytes): magic bytes via
-/// `infer`, else text when the bytes are UTF-8, else opaque.
-pub fn detect_type(head: &[u8]) -> String {
+pub const ZIP: &str = "application/zip";
+pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+/// An Office Open XML package that is none of the three documents.
+const OOXML_OTHER: &str = "application/vnd.openxmlformats-package";
+const OLE: &str = "application/x-ole-storage";
+
+/// The real media type of a file, from its first bytes and, when it is
+/// held in memory, all of it (a ZIP's members are listed at its end).
+pub fn detect_type(head: &[u8], whole: Option<&[u8]>) -> String {
     // Before `infer`, which takes any PEM-like armour for a certificate.
     if is_pgp_armour(head) {
         return "application/pgp-encrypted".to_owned();
     }
     if let Some(kind) = infer::get(head) {
-        return kind.mime_type().to_owned();
+        let found = kind.mime_type();
+        if is_zip_family(found) || head.starts_with(b"PK\x03\x04") {
+            return whole
+                .and_then(zip_structure)
+                .unwrap_or_else(|| found.to_owned());
+        }
+        // infer knows HTML and XML by their first tag; an SVG is XML too.
+        if found.starts_with("text/") {
+            let refined = text_type(head);
+            return if refined == "text/plain" {
+                found
+            } else {
+                refined
+            }
+            .to_owned();
+        }
+        return found.to_owned();
     }
-    let text = match std::str::from_utf8(head) {
+    if is_text(head) {
+        return text_type(head).to_owned();
+    }
+    "application/octet-stream".to_owned()
+}
+
+/// Every media type that is a ZIP underneath.
+pub fn is_zip_family(detected: &str) -> bool {
+    detected == ZIP
+        || detected.starts_with("application/vnd.openxmlformats")
+        || detected.starts_with("application/vnd.oasis.opendocument")
+        || matches!(
+            detected,
+            "application/epub+zip"
+                | "application/java-archive"
+                | "application/vnd.android.package-archive"
+        )
+}
+
+pub fn is_ole(detected: &str) -> bool {
+    matches!(
+        detected,
+        OLE | "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint"
+    )
+}
+
+/// A ZIP's kind from the names of its members: Office Open XML by its
+/// `[Content_Types].xml` and the document's folder (whatever order Word
+/// wrote them in), OpenDocument by its `mimetype` member, Java and
+/// Android packages by their manifests.
+fn zip_structure(bytes: &[u8]) -> Option<String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .collect();
+    let has = |name: &str| names.iter().any(|n| n == name);
+    let has_dir = |dir: &str| names.iter().any(|n| n.starts_with(dir));
+    if has("[Content_Types].xml") {
+        return Some(
+            if has_dir("word/") {
+                DOCX
+            } else if has_dir("xl/") {
+                XLSX
+            } else if has_dir("ppt/") {
+                PPTX
+            } else {
+                OOXML_OTHER
+            }
+            .to_owned(),
+        );
+    }
+    if has("mimetype") {
+        let mut declared = Vec::new();
+        archive
+            .by_name("mimetype")
+            .ok()?
+            .take(128)
+            .read_to_end(&mut declared)
+            .ok()?;
+        let declared = String::from_utf8_lossy(&declared).trim().to_owned();
+        if declared.starts_with("application/vnd.oasis.opendocument.")
+            || declared == "application/epub+zip"
+        {
+            return Some(declared);
+        }
+    }
+    if has("META-INF/MANIFEST.MF") || has("classes.dex") {
+        return Some(
+            if has("classes.dex") {
+                "application/vnd.android.package-archive"
+            } else {
+                "application/java-archive"
+            }
+            .to_owned(),
+        );
+    }
+    Some(ZIP.to_owned())
+}
+
+fn is_text(head: &[u8]) -> bool {
+    let utf8 = match std::str::from_utf8(head) {
         Ok(_) => true,
         // A multi-byte character cut off at the end of the head is still text.
         Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
     };
-    if text && !head.contains(&0) {
-        "text/plain".to_owned()
-    } else {
-        "application/octet-stream".to_owned()
+    utf8 && !head.contains(&0)
+}
+
+/// Text that a browser or a shell would act on is not plain text.
+fn text_type(head: &[u8]) -> &'static str {
+    let lower = head.to_ascii_lowercase();
+    let start = lower
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&lower)
+        .trim_ascii_start();
+    if start.starts_with(b"#!") {
+        return "text/x-shellscript";
     }
+    if contains(&lower, b"<svg") {
+        return "image/svg+xml";
+    }
+    const MARKUP: [&[u8]; 9] = [
+        b"<html",
+        b"<!doctype html",
+        b"<script",
+        b"<iframe",
+        b"<object",
+        b"<embed",
+        b"<body",
+        b"<meta",
+        b"<form",
+    ];
+    if MARKUP.iter().any(|tag| contains(&lower, tag)) {
+        return "text/html";
+    }
+    if start.starts_with(b"<?xml") {
+        return "application/xml";
+    }
+    "text/plain"
 }
 
 /// Findings from the type, name and leading bytes alone.
-pub fn findings(filename: &str, detected: &str, head: &[u8], allowed: &[String]) -> Vec<Finding> {
+pub fn findings(
+    name: &FileName,
+    declared: Option<&str>,
+    detected: &str,
+    head: &[u8],
+    allowed: &[String],
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    let extension = extension(filename);
-    if let Some(scheme) = foreign_encryption(&extension, detected, head) {
+    if let Some(scheme) = foreign_encryption(name.extension().unwrap_or_default(), detected, head) {
         out.push(scheme);
     }
-    if EXECUTABLE_EXTENSIONS.contains(&extension.as_str()) || is_executable_type(detected) {
+    if is_executable_type(detected) {
         out.push(Finding::ActiveContent {
             detail: format!("executable file ({detected})"),
         });
     }
-    if !allowed.iter().any(|a| a == detected) {
+    if !allowed.iter().any(|a| a == detected) || file_type(detected).is_none() {
         out.push(Finding::NotAllowed {
             detected: detected.to_owned(),
         });
     }
-    if let Some(claimed) = type_of_extension(&extension)
-        && claimed != detected
-        && !(claimed == "application/zip" && detected.starts_with("application/vnd.openxmlformats"))
-    {
-        out.push(Finding::TypeMismatch {
-            claimed: claimed.to_owned(),
-            detected: detected.to_owned(),
-        });
-    }
+    out.extend(judge_name(name, declared, detected));
     out
 }
 
-fn extension(filename: &str) -> String {
-    filename
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-const EXECUTABLE_EXTENSIONS: &[&str] = &[
-    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "js", "jse", "vbs", "vbe", "wsf", "ps1",
-    "hta", "jar", "lnk", "cpl", "dll",
-];
-
-fn is_executable_type(detected: &str) -> bool {
+pub fn is_executable_type(detected: &str) -> bool {
     matches!(
         detected,
         "application/vnd.microsoft.portable-executable"
@@ -79,25 +203,11 @@ fn is_executable_type(detected: &str) -> bool {
             | "application/x-mach-binary"
             | "application/x-msdownload"
             | "application/java-archive"
+            | "application/vnd.android.package-archive"
+            | "application/vnd.android.dex"
             | "application/x-ms-shortcut"
+            | "text/x-shellscript"
     )
-}
-
-fn type_of_extension(extension: &str) -> Option<&'static str> {
-    Some(match extension {
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "tif" | "tiff" => "image/tiff",
-        "gif" => "image/gif",
-        "heic" => "image/heic",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "zip" => "application/zip",
-        "txt" => "text/plain",
-        _ => return None,
-    })
 }
 
 fn is_pgp_armour(head: &[u8]) -> bool {
@@ -121,82 +231,132 @@ fn foreign_encryption(extension: &str, detected: &str, head: &[u8]) -> Option<Fi
     if extension == "rpmsg" {
         return scheme("Microsoft protected message (.rpmsg)");
     }
-    // An encrypted Office document is an OLE compound file holding an
-    // "EncryptedPackage" stream (stream names are UTF-16LE).
-    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
-        && contains(head, &utf16le("EncryptedPackage"))
-    {
-        return Some(Finding::PasswordProtected {
-            what: "Office document".to_owned(),
-        });
-    }
     None
 }
 
-fn utf16le(s: &str) -> Vec<u8> {
+pub fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    find(haystack, needle).is_some()
+}
+
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
 mod tests {
+    use intake_core::decide::normalise_name;
+    use intake_generator::files;
+
     use super::*;
 
     fn allowed() -> Vec<String> {
-        [
-            "application/pdf",
-            "image/png",
-            "text/plain",
-            "application/zip",
-        ]
-        .map(String::from)
-        .to_vec()
+        ["application/pdf", "image/png", "text/plain", ZIP, DOCX]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn judge(name: &str, detected: &str, head: &[u8]) -> Vec<Finding> {
+        findings(&normalise_name(name), None, detected, head, &allowed())
     }
 
     #[test]
     fn types_come_from_content_not_names() {
-        assert_eq!(detect_type(b"%PDF-1.7\n"), "application/pdf");
-        assert_eq!(detect_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
-        assert_eq!(detect_type("Hyvää päivää".as_bytes()), "text/plain");
-        assert_eq!(detect_type(&[0, 1, 2, 3, 0xff]), "application/octet-stream");
+        assert_eq!(detect_type(b"%PDF-1.7\n", None), "application/pdf");
+        assert_eq!(
+            detect_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", None),
+            "image/png"
+        );
+        assert_eq!(detect_type("Hyvää päivää".as_bytes(), None), "text/plain");
+        assert_eq!(
+            detect_type(&[0, 1, 2, 3, 0xff], None),
+            "application/octet-stream"
+        );
     }
 
     #[test]
     fn text_cut_inside_a_character_is_still_text() {
         let text = "ä".repeat(10);
-        assert_eq!(detect_type(&text.as_bytes()[..5]), "text/plain");
+        assert_eq!(detect_type(&text.as_bytes()[..5], None), "text/plain");
     }
 
     #[test]
-    fn a_png_named_pdf_is_a_mismatch_but_allowed() {
-        let found = findings("passport.pdf", "image/png", b"", &allowed());
+    fn markup_and_scripts_are_not_plain_text() {
+        for (content, expected) in [
+            (&b"<html><body>hi</body></html>"[..], "text/html"),
+            (b"\xef\xbb\xbf  <!DOCTYPE HTML><p>x", "text/html"),
+            (b"Dear sir,\n<script>alert(1)</script>", "text/html"),
+            (
+                b"<?xml version=\"1.0\"?><svg xmlns=\"x\"><script/></svg>",
+                "image/svg+xml",
+            ),
+            (b"#!/bin/sh\nrm -rf ~", "text/x-shellscript"),
+            (b"<?xml version=\"1.0\"?><a/>", "application/xml"),
+        ] {
+            assert_eq!(detect_type(content, None), expected, "{content:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_document_is_recognised_by_its_members_in_any_order() {
+        let docx = files::docx("Vuokrasopimus");
+        assert_eq!(detect_type(&docx, Some(&docx)), DOCX);
+        // Members in another order than Word writes them.
+        let reordered = files::zip(
+            &[
+                ("word/document.xml", b"<w:document/>"),
+                ("[Content_Types].xml", b"<Types/>"),
+            ],
+            None,
+        );
+        assert_eq!(detect_type(&reordered, Some(&reordered)), DOCX);
+        let zip = files::zip(&[("a.pdf", b"%PDF-1.4")], None);
+        assert_eq!(detect_type(&zip, Some(&zip)), ZIP);
+        let odt = files::zip(
+            &[
+                ("mimetype", b"application/vnd.oasis.opendocument.text"),
+                ("content.xml", b"<office:document-content/>"),
+            ],
+            None,
+        );
         assert_eq!(
-            found,
+            detect_type(&odt, Some(&odt)),
+            "application/vnd.oasis.opendocument.text"
+        );
+        let jar = files::zip(&[("META-INF/MANIFEST.MF", b"Main-Class: X")], None);
+        assert_eq!(detect_type(&jar, Some(&jar)), "application/java-archive");
+    }
+
+    #[test]
+    fn a_genuine_docx_is_neither_refused_nor_flagged() {
+        let docx = files::docx("hei");
+        let detected = detect_type(&docx, Some(&docx));
+        assert_eq!(judge("vuokrasopimus.docx", &detected, &docx), vec![]);
+    }
+
+    #[test]
+    fn a_png_named_pdf_is_a_mismatch() {
+        assert_eq!(
+            judge("passport.pdf", "image/png", b""),
             vec![Finding::TypeMismatch {
-                claimed: "application/pdf".into(),
+                claimed: ".pdf".into(),
                 detected: "image/png".into()
             }]
         );
     }
 
     #[test]
-    fn office_files_are_zips_without_a_mismatch() {
-        let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-        let mut list = allowed();
-        list.push(docx.into());
-        assert_eq!(findings("a.docx", docx, b"PK", &list), vec![]);
-    }
-
-    #[test]
     fn executables_are_active_content_whatever_their_name() {
-        let found = findings(
+        let found = judge(
             "invoice.pdf",
             "application/vnd.microsoft.portable-executable",
             b"MZ",
-            &allowed(),
         );
         assert!(
             found
@@ -208,7 +368,7 @@ mod tests {
                 .iter()
                 .any(|f| matches!(f, Finding::NotAllowed { .. }))
         );
-        let by_name = findings("run.bat", "text/plain", b"echo", &allowed());
+        let by_name = judge("run.bat", "text/plain", b"echo");
         assert!(
             by_name
                 .iter()
@@ -217,42 +377,26 @@ mod tests {
     }
 
     #[test]
-    fn foreign_encryption_is_recognised() {
-        let armour = b"-----BEGIN PGP MESSAGE-----\n\nhQEMA...";
-        assert_eq!(detect_type(armour), "application/pgp-encrypted");
-        let found = findings(
-            "message.asc",
-            "application/pgp-encrypted",
-            armour,
-            &allowed(),
+    fn markup_is_not_allowed_even_when_named_txt() {
+        let found = judge("letter.txt", "text/html", b"<html>");
+        assert!(
+            found
+                .iter()
+                .any(|f| matches!(f, Finding::NotAllowed { .. }))
         );
-        assert!(found.contains(&Finding::ForeignEncryption {
-            scheme: "PGP".into()
-        }));
-        let rpmsg = findings(
-            "message.rpmsg",
-            "application/octet-stream",
-            b"\x76\xe8",
-            &allowed(),
-        );
-        assert!(matches!(rpmsg[0], Finding::ForeignEncryption { .. }));
-        let p7m = findings(
-            "smime.p7m",
-            "application/octet-stream",
-            b"0\x80",
-            &allowed(),
-        );
-        assert!(matches!(p7m[0], Finding::ForeignEncryption { .. }));
     }
 
     #[test]
-    fn an_encrypted_office_document_is_password_protected() {
-        let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        cfb.extend(vec![0; 100]);
-        cfb.extend(utf16le("EncryptedPackage"));
-        let found = findings("salary.docx", "application/x-ole-storage", &cfb, &allowed());
-        assert!(found.contains(&Finding::PasswordProtected {
-            what: "Office document".into()
+    fn foreign_encryption_is_recognised() {
+        let armour = b"-----BEGIN PGP MESSAGE-----\n\nhQEMA...";
+        assert_eq!(detect_type(armour, None), "application/pgp-encrypted");
+        let found = judge("message.asc", "application/pgp-encrypted", armour);
+        assert!(found.contains(&Finding::ForeignEncryption {
+            scheme: "PGP".into()
         }));
+        let rpmsg = judge("message.rpmsg", "application/octet-stream", b"\x76\xe8");
+        assert!(matches!(rpmsg[0], Finding::ForeignEncryption { .. }));
+        let p7m = judge("smime.p7m", "application/octet-stream", b"0\x80");
+        assert!(matches!(p7m[0], Finding::ForeignEncryption { .. }));
     }
 }

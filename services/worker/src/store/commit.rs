@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use intake_core::decide::{
-    Candidate, PartVerdict, fingerprints, outbox_event_id, receipt_id, receipt_reference,
+    Candidate, PartVerdict, fingerprints, outbox_event_id, receipt_reference,
 };
 use intake_core::events::{
-    DuplicateOf, Event, EventData, FileOutcome, Language, QuarantineReason, ReceiptOutcome,
-    ReceiptRequested, RoutedAttachment, RoutingFlag, SupplementQuarantined, SupplementRouted,
-    SupplementTriaged, TriageReason,
+    Event, EventData, Language, QuarantineReason, ReceiptRequested, RoutedAttachment, RoutingFlag,
+    SupplementQuarantined, SupplementRouted, SupplementTriaged, TriageReason,
 };
 use intake_core::events::{ObjectRef, PartRef};
 use intake_core::ids::ApplicationId;
@@ -21,6 +20,7 @@ use intake_core::topics::{self, TopicNames, TopicSpec};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::receipt::{ReceiptFacts, receipt_request};
 use crate::analyse::Analysis;
 
 const SOURCE: &str = "/intake/worker";
@@ -46,6 +46,8 @@ pub enum Disposition {
         application: Registered,
         flags: Vec<RoutingFlag>,
     },
+    /// Processing failed for good: recorded from the event alone.
+    Unprocessable(String),
 }
 
 /// Where the inbound event was read.
@@ -92,6 +94,7 @@ pub async fn commit(
     let mut record = Record::new(analysis);
     match disposition {
         Disposition::Quarantine(reason) => record.quarantined(reason.clone()),
+        Disposition::Unprocessable(error) => record.unprocessable(error),
         Disposition::Triage {
             reasons,
             candidates,
@@ -156,6 +159,16 @@ impl<'a> Record<'a> {
     fn quarantined(&mut self, reason: QuarantineReason) {
         self.outcome = "quarantined";
         self.whole = Some(reason);
+    }
+
+    fn unprocessable(&mut self, error: &str) {
+        self.outcome = "unprocessable";
+        self.triage = Some((
+            vec![TriageReason::Unprocessable {
+                detail: intake_core::decide::clean_text(error, 2000),
+            }],
+            vec![],
+        ));
     }
 
     fn triaged(&mut self, reasons: Vec<TriageReason>, candidates: Vec<ApplicationId>) {
@@ -228,18 +241,6 @@ impl<'a> Record<'a> {
                 original_supplement_id: original,
             });
         }
-        for file in &self.analysis.files {
-            if let PartVerdict::Accept {
-                mismatch: Some((claimed, detected)),
-            } = &file.verdict
-            {
-                flags.push(RoutingFlag::TypeMismatch {
-                    attachment_id: file.attachment_id,
-                    claimed: claimed.clone(),
-                    detected: detected.clone(),
-                });
-            }
-        }
         let refused = self.refused_count();
         if refused > 0 {
             flags.push(RoutingFlag::PartsRefused { count: refused });
@@ -310,7 +311,7 @@ impl Record<'_> {
 
         for f in &a.files {
             let (verdict, detail) = match &f.verdict {
-                PartVerdict::Accept { .. } => ("clean", None),
+                PartVerdict::Accept => ("clean", None),
                 PartVerdict::Refuse { quarantine, .. } => (
                     match quarantine {
                         QuarantineReason::Infected { .. } => "infected",
@@ -421,7 +422,7 @@ impl Record<'_> {
                         attachments: a
                             .files
                             .iter()
-                            .filter(|f| matches!(f.verdict, PartVerdict::Accept { .. }))
+                            .filter(|f| matches!(f.verdict, PartVerdict::Accept))
                             .map(|f| RoutedAttachment {
                                 attachment_id: f.attachment_id,
                                 filename: f.filename.clone(),
@@ -434,7 +435,7 @@ impl Record<'_> {
                 )
                 .with_id(outbox_event_id(id, "routed")),
             )),
-            ("triage", _) => {
+            ("triage" | "unprocessable", _) => {
                 let (reasons, candidates) = self.triage.clone().unwrap_or_default();
                 out.push(outbox(
                     topics,
@@ -505,59 +506,21 @@ impl Record<'_> {
     }
 
     fn receipt(&self, reference: &str) -> ReceiptRequested {
-        let a = self.analysis;
-        let outcome = match &self.duplicate_of {
-            Some((_, original_reference, original_received_at)) => {
-                ReceiptOutcome::AlreadyReceived(DuplicateOf {
-                    original_reference: original_reference.clone(),
-                    original_received_at: *original_received_at,
-                })
-            }
-            None => ReceiptOutcome::Received,
-        };
-        let mut files: Vec<FileOutcome> = a
-            .files
-            .iter()
-            .map(|f| FileOutcome {
-                filename: f.filename.clone(),
-                refusal: match &f.verdict {
-                    PartVerdict::Accept { .. } => None,
-                    PartVerdict::Refuse { refusal, .. } => Some(*refusal),
-                },
-            })
-            .collect();
-        if let Some(reason) = &self.whole {
-            let refusal = match reason {
-                QuarantineReason::Infected { .. } => intake_core::events::RefusalReason::Infected,
-                QuarantineReason::Dangerous { .. } => intake_core::events::RefusalReason::Dangerous,
-                QuarantineReason::ForeignEncryption { .. } | QuarantineReason::Undecryptable => {
-                    intake_core::events::RefusalReason::ForeignEncryption
-                }
-                QuarantineReason::Malformed { .. } => {
-                    intake_core::events::RefusalReason::UnsupportedType
-                }
-            };
-            files = vec![FileOutcome {
-                filename: "message".to_owned(),
-                refusal: Some(refusal),
-            }];
-        }
-        ReceiptRequested {
-            receipt_id: receipt_id(a.supplement_id),
-            supplement_id: a.supplement_id,
-            reference: reference.to_owned(),
-            channel: a.channel,
-            recipient: a.recipient.clone(),
-            language: self.application.as_ref().map(|r| r.language).or(a.language),
-            arrived_at: a.arrived_at,
-            application_id: self
-                .application
-                .as_ref()
-                .map(|r| r.candidate.application_id.clone()),
-            outcome,
-            files,
-            mail: a.mail.clone(),
-        }
+        // A stranger learns nothing about the application they named.
+        let stranger = self.flags.contains(&RoutingFlag::SenderNotParty);
+        receipt_request(
+            self.analysis,
+            &ReceiptFacts {
+                reference,
+                application: self.application.as_ref().filter(|_| !stranger),
+                duplicate_of: self
+                    .duplicate_of
+                    .as_ref()
+                    .map(|(_, reference, at)| (reference.as_str(), *at)),
+                whole: self.whole.as_ref(),
+                unprocessable: self.outcome == "unprocessable",
+            },
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 mod claims;
 mod commit;
 mod outbox;
+mod receipt;
 mod registry;
 
 pub use claims::{blockers, mark_application, mark_finished};
