@@ -12,7 +12,7 @@ CARGO := cargo
 
 SUPPLEMENTS ?= 48
 
-.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs
+.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -74,6 +74,17 @@ check: ## Check every dependency answers
 fmt: ## Format the code
 	@$(CARGO) fmt --all
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: fuzz-check ## rustfmt check and clippy with warnings as errors; fuzz targets build
 	@$(CARGO) fmt --all --check
 	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fuzz-check: ## The fuzz targets still compile (without libFuzzer's instrumentation)
+	@CARGO_TARGET_DIR=target/fuzz-check $(CARGO) check --locked --manifest-path fuzz/Cargo.toml --bins
+
+FUZZ_RUNS ?= 1000000
+fuzz: ## Run every fuzz target FUZZ_RUNS times (needs cargo-fuzz), seeded from the generator
+	@$(CARGO) run --locked -q --manifest-path fuzz/Cargo.toml --features seeds --bin seeds
+	@cd fuzz && for t in mime_unpack inspect_file pdf_inspect zip_expand html_text identifiers; do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t -- -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -max_len=262144 \
+			2>&1 | tee ../target/fuzz-$$t.log | grep -E '^(Done|==|SUMMARY)' || exit 1; \
+	done

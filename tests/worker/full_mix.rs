@@ -83,4 +83,24 @@ async fn every_outcome_matches_the_manifest_across_worker_kills() {
         crate::support::distinct_event_ids(&gateway, &intake_core::topics::RECEIPTS, ids.len())
             .await;
     assert_eq!(distinct, ids.len());
+
+    // No applicant's address, name, or file name in the worker's log.
+    let log = worker.log();
+    let mut personal: Vec<String> = Vec::new();
+    for applicant in &population.applicants {
+        personal.extend([applicant.email.clone(), applicant.name.clone()]);
+    }
+    personal.extend(
+        supplements
+            .iter()
+            .flat_map(crate::support::attachment_names),
+    );
+    let leaked: Vec<&String> = personal
+        .iter()
+        .filter(|p| p.len() >= 5 && log.contains(p.as_str()))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "personal data in the worker log: {leaked:?}"
+    );
 }

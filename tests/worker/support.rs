@@ -9,7 +9,7 @@ use intake_adapters::kafka::EventProducer;
 use intake_core::events::{Event, ReceiptOutcome, ReceiptRequested};
 use intake_core::topics;
 use intake_generator::manifest::{Entry, Expected, ExpectedReceipt};
-use intake_generator::plan::{Options, Supplement, plan};
+use intake_generator::plan::{Options, Request, Supplement, plan};
 use intake_generator::population::Population;
 use intake_generator::send::{Tokens, send};
 use intake_tests::Stack;
@@ -363,11 +363,18 @@ pub async fn distinct_event_ids(
 ) -> usize {
     let consumer = gateway.reader(spec);
     let mut seen = HashSet::new();
+    let mut read = 0;
     while seen.len() < expected {
         let Ok(message) = tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await
         else {
+            eprintln!(
+                "{read} records read ({} distinct) of {} on the topic, then 10 s of nothing",
+                seen.len(),
+                gateway.record_count(spec).await
+            );
             break;
         };
+        read += 1;
         let message = message.expect("receive");
         let id = intake_adapters::kafka::record_headers(&message)
             .into_iter()
@@ -377,4 +384,26 @@ pub async fn distinct_event_ids(
         seen.insert(id);
     }
     seen.len()
+}
+
+/// The file names a supplement carries, as the applicant gave them.
+pub fn attachment_names(supplement: &Supplement) -> Vec<String> {
+    match &supplement.request {
+        Request::EnterFinland { files, .. } => files.iter().map(|f| f.filename.clone()).collect(),
+        Request::Securemail { raw, .. } => {
+            fn walk(part: &mailparse::ParsedMail<'_>, out: &mut Vec<String>) {
+                if let Some(name) = part.get_content_disposition().params.get("filename") {
+                    out.push(name.clone());
+                }
+                for sub in &part.subparts {
+                    walk(sub, out);
+                }
+            }
+            let mut out = Vec::new();
+            if let Ok(mail) = mailparse::parse_mail(raw) {
+                walk(&mail, &mut out);
+            }
+            out
+        }
+    }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use intake_core::events::ReceiptRecipient;
-use intake_core::receipt::{Attempt, ReceiptState, RetryPolicy, Templates, after_attempt, render};
+use intake_core::receipt::{
+    Attempt, ReceiptState, RetryPolicy, Templates, after_attempt, mask_addresses, render,
+};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
@@ -120,12 +122,14 @@ impl Sender {
             }
             ReceiptState::Failed => {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(reason = next.reason.as_deref(), "receipt failed");
+                let reason = next.reason.as_deref().map(mask_addresses);
+                tracing::error!(reason, "receipt failed");
             }
             _ => {
                 self.counters.retrying.fetch_add(1, Ordering::Relaxed);
+                let reason = next.reason.as_deref().map(mask_addresses);
                 tracing::warn!(
-                    reason = next.reason.as_deref(),
+                    reason,
                     retry_in = ?next.retry_in,
                     "receipt not delivered yet; it will be retried"
                 );

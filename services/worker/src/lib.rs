@@ -9,7 +9,7 @@ pub mod analyse;
 pub mod config;
 pub mod consumer;
 pub mod content;
-pub mod inspect;
+pub use intake_inspect as inspect;
 mod lanes;
 pub mod pipeline;
 pub mod registry;

@@ -14,4 +14,4 @@ pub use admission::{Admission, RateLimit, RecipientHistory, admit, recipient_key
 pub use delivery::{Attempt, Next, ReceiptState, RetryPolicy, after_attempt, within_rate};
 pub use loops::{NoReceipt, dmarc_result, no_receipt};
 pub use render::{PerReason, Rendered, Template, Templates, render};
-pub use shown::{mask_application_id, receipt_message_id};
+pub use shown::{mask_addresses, mask_application_id, receipt_message_id};

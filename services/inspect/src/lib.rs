@@ -1,7 +1,8 @@
-//! Looking inside decrypted content, without I/O: MIME structure, real
-//! file types, polyglots, PDF structure, ZIP and Office members. Each
-//! returns findings that `intake_core::decide::classify` turns into a
-//! verdict.
+//! intake-inspect: looking inside decrypted content, without I/O: MIME
+//! structure, real file types and names, polyglots, PDF structure, ZIP and
+//! Office members. Each returns findings that
+//! `intake_core::decide::classify` turns into a verdict. Every byte it is
+//! given comes from an applicant; every function here is fuzzed (`fuzz/`).
 
 mod archive;
 mod mime;

@@ -1,0 +1,35 @@
+//! Any bytes under any name through type sniffing, name judgement,
+//! polyglot checks, parsing and classification. The input is a name, a
+//! newline, then the content, so real files seed it. Nothing panics.
+#![no_main]
+
+use intake_core::decide::{FILE_TYPES, classify};
+use intake_inspect::{FileBytes, HEAD_BYTES, InspectLimits, ZipBudget, inspect_file, tail_of};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let split = data.iter().take(256).position(|&b| b == b'\n').unwrap_or(0);
+    let name = String::from_utf8_lossy(&data[..split]);
+    let bytes = &data[(split + 1).min(data.len())..];
+    let limits = InspectLimits {
+        allowed_types: FILE_TYPES.iter().map(|t| t.media_type.to_owned()).collect(),
+        max_file_bytes: 1 << 20,
+        pdf_max_bytes: 1 << 20,
+        zip: ZipBudget {
+            max_entries: 100,
+            max_total_bytes: 4 << 20,
+            max_ratio: 100,
+            max_depth: 3,
+        },
+    };
+    let file = FileBytes {
+        filename: &name,
+        declared_type: None,
+        size: bytes.len() as u64,
+        head: &bytes[..bytes.len().min(HEAD_BYTES)],
+        tail: tail_of(bytes),
+        whole: Some(bytes),
+    };
+    let inspection = inspect_file(file, &limits);
+    let _ = classify(&inspection.findings);
+});
