@@ -6,5 +6,6 @@
 mod arrival_order;
 mod full_mix;
 mod hostile;
+mod sandbox;
 mod scanner_outage;
 mod support;

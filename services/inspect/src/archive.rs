@@ -11,7 +11,7 @@ use intake_core::decide::{Finding, normalise_name};
 
 use super::{office, sniff};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct ZipBudget {
     pub max_entries: usize,
     pub max_total_bytes: u64,

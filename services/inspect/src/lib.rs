@@ -15,11 +15,11 @@ pub use archive::{ZipBudget, inspect_zip};
 pub use mime::{MailFile, MimeError, MimeLimits, Unpacked, html_text, unpack};
 pub use pdf::{PdfReport, inspect_pdf};
 pub use polyglot::{ZIP_TAIL_BYTES, tail_of};
-pub use sniff::{HEAD_BYTES, detect_type};
+pub use sniff::{HEAD_BYTES, detect_type, is_ole, is_zip_family};
 
 use intake_core::decide::{Finding, normalise_name};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InspectLimits {
     /// Media types delivered to caseworkers.
     pub allowed_types: Vec<String>,
@@ -30,7 +30,7 @@ pub struct InspectLimits {
 }
 
 /// What inspection of one file found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inspection {
     pub detected_type: String,
     pub findings: Vec<Finding>,

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::content::{Content, ContentError, Plain, bytes_stream};
 use crate::inspect::{self, FileBytes, InspectLimits, Inspection, MimeLimits};
+use crate::sandbox;
 use crate::scan::{Scanned, Scanning};
 
 /// An inbound event, from either channel.
@@ -200,7 +201,8 @@ pub struct Analyser {
     pub quarantine_bucket: String,
     pub max_mail_bytes: u64,
     pub inspect_max_bytes: u64,
-    pub pdf_time_budget: Duration,
+    /// Time and memory of the child that parses one PDF, ZIP or Office file.
+    pub sandbox: sandbox::Budget,
     /// Our receiving mail server's name in `Authentication-Results`.
     pub authserv_id: Option<String>,
     pub unpack_time_budget: Duration,
@@ -515,45 +517,26 @@ impl Analyser {
         plain: &Plain,
         stored: Option<&ObjectRef>,
     ) -> Result<(Inspection, PartVerdict), ContentError> {
-        let inspection = {
-            let (name, declared, size, head, tail, whole, limits) = (
-                filename.to_owned(),
-                declared.map(str::to_owned),
-                plain.size,
-                plain.head.clone(),
-                plain.tail.clone(),
-                plain.whole.clone(),
-                self.limits.clone(),
-            );
-            let task = tokio::task::spawn_blocking(move || {
-                let file = FileBytes {
-                    filename: &name,
-                    declared_type: declared.as_deref(),
-                    size,
-                    head: &head,
-                    tail: &tail,
-                    whole: whole.as_deref(),
-                };
-                inspect::inspect_file(file, &limits)
-            });
-            match tokio::time::timeout(self.pdf_time_budget, task).await {
-                Ok(Ok(inspection)) => inspection,
-                Ok(Err(panicked)) => Inspection {
-                    detected_type: inspect::detect_type(&plain.head, None),
-                    findings: vec![Finding::Malformed {
-                        detail: format!("inspection failed: {panicked}"),
-                    }],
-                    text: String::new(),
-                },
-                // The blocking thread finishes on its own; its result is dropped.
-                Err(_) => Inspection {
-                    detected_type: inspect::detect_type(&plain.head, None),
-                    findings: vec![Finding::Malformed {
-                        detail: format!("inspection took longer than {:?}", self.pdf_time_budget),
-                    }],
-                    text: String::new(),
-                },
-            }
+        let file = FileBytes {
+            filename,
+            declared_type: declared,
+            size: plain.size,
+            head: &plain.head,
+            tail: &plain.tail,
+            whole: plain.whole.as_deref(),
+        };
+        // Parsers of complex formats run in a child that can be killed;
+        // the rest (sniffing, names, text) is linear and runs here.
+        let quick = inspect::detect_type(&plain.head, None);
+        let inspection = if plain.whole.is_some()
+            && (quick == "application/pdf"
+                || inspect::is_zip_family(&quick)
+                || inspect::is_ole(&quick)
+                || plain.head.starts_with(b"PK"))
+        {
+            sandbox::inspect_in_child(file, &self.limits, &self.sandbox).await
+        } else {
+            inspect::inspect_file(file, &self.limits)
         };
         let what = format!("{id}/{ordinal}");
         let verdict = match (&plain.whole, stored) {

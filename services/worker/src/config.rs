@@ -55,8 +55,13 @@ pub struct WorkerConfig {
     pub inspect_max_bytes: u64,
     #[serde(default = "default_pdf_max")]
     pub pdf_max_bytes: u64,
+    /// Time one PDF, ZIP or Office file's inspection may take (CPU and
+    /// wall clock); its child process is killed past it.
     #[serde(default = "default_pdf_time", with = "humantime_serde")]
     pub pdf_time_budget: Duration,
+    /// Memory (heap) of the child process that inspects one file.
+    #[serde(default = "default_inspect_memory")]
+    pub inspect_memory_bytes: u64,
     #[serde(default = "default_zip_entries")]
     pub zip_max_entries: usize,
     #[serde(default = "default_zip_total")]
@@ -136,6 +141,9 @@ fn default_pdf_max() -> u64 {
 }
 fn default_pdf_time() -> Duration {
     Duration::from_secs(20)
+}
+fn default_inspect_memory() -> u64 {
+    1024 * MIB
 }
 fn default_zip_entries() -> usize {
     1000

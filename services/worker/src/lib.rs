@@ -14,6 +14,7 @@ mod lanes;
 pub mod pipeline;
 pub mod registry;
 pub mod relay;
+pub mod sandbox;
 pub mod scan;
 pub mod sequencer;
 pub mod store;

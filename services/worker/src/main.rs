@@ -18,8 +18,20 @@ struct Config {
     telemetry: intake_adapters::telemetry::TelemetryConfig,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
+    // The child that parses one hostile file: no runtime, no configuration.
+    if std::env::args().nth(1).as_deref() == Some(intake_worker::sandbox::SUBCOMMAND) {
+        return Ok(intake_worker::sandbox::serve());
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the runtime")?
+        .block_on(run())?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn run() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;

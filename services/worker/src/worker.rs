@@ -42,6 +42,8 @@ pub enum StartError {
     RegistryStopped,
     #[error(transparent)]
     MemoryBudget(#[from] crate::config::MemoryBudgetError),
+    #[error("cannot find the worker's own binary to inspect files in a child: {0}")]
+    OwnBinary(#[source] std::io::Error),
 }
 
 const CHANNEL_DEPTH: usize = 4096;
@@ -97,7 +99,11 @@ impl Worker {
             quarantine_bucket: config.quarantine_bucket.clone(),
             max_mail_bytes: config.max_mail_bytes,
             inspect_max_bytes: config.inspect_max_bytes,
-            pdf_time_budget: config.pdf_time_budget,
+            sandbox: crate::sandbox::Budget {
+                program: std::env::current_exe().map_err(StartError::OwnBinary)?,
+                time: config.pdf_time_budget,
+                memory_bytes: config.inspect_memory_bytes,
+            },
             authserv_id: config.authserv_id.clone(),
             unpack_time_budget: config.unpack_time_budget,
             mail_memory: Arc::new(tokio::sync::Semaphore::new(mail_memory)),

@@ -4,7 +4,7 @@
 use crate::events::{QuarantineReason, RefusalReason};
 
 /// One thing inspection or the scanner found in a part.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Finding {
     /// The virus scanner's signature name.
     Infected {
