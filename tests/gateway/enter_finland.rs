@@ -80,3 +80,40 @@ async fn a_submission_without_files_or_text_is_still_a_supplement() {
     assert_eq!(events[0].1.data.request_id, None);
     assert_eq!(gateway.open(&events[0].1.data.message_text).await, b"");
 }
+
+#[tokio::test]
+async fn overlong_and_hostile_names_are_capped_and_cleaned_before_the_event() {
+    let gateway = TestGateway::start(&Stack::new(), Limits::default()).await;
+    let long = format!("{}.pdf", "ä".repeat(5000));
+    let hidden = "lasku\u{202E}fdp.exe".to_owned();
+    let form = form(
+        &metadata("EF-300"),
+        &[
+            (long.as_str(), b"%PDF-1.4".to_vec()),
+            (hidden.as_str(), b"x".to_vec()),
+        ],
+    );
+    accepted_id(
+        post_enterfinland(&gateway, form)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let events = gateway
+        .events::<EnterFinlandReceived>(&topics::ENTER_FINLAND, 1)
+        .await;
+    let names: Vec<&str> = events[0]
+        .1
+        .data
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert!(
+        names[0].len() <= 255 && names[0].ends_with(".pdf"),
+        "{}",
+        names[0]
+    );
+    assert_eq!(names[1], "laskufdp.exe", "no direction tricks in events");
+}

@@ -6,6 +6,7 @@
 mod arrival_order;
 mod full_mix;
 mod hostile;
+mod outbox;
 mod sandbox;
 mod scanner_outage;
 mod support;

@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 use crate::store::{OutboxRow, mark_sent, next_unsent, record_failure};
 
 const BATCH: i64 = 200;
+/// Failed attempts after which a row is set aside.
+pub const SET_ASIDE_AFTER: i32 = 10;
 /// Advisory lock key of the relay ("intake-o" in ASCII).
 const RELAY_LOCK: i64 = 0x696e_7461_6b65_2d6f;
 
@@ -36,9 +38,10 @@ pub async fn run(pool: PgPool, producer: EventProducer, wake: Arc<Notify>, max_b
 }
 
 /// Publishes one batch; returns how many rows were sent.
-async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize, String> {
-    // One relay at a time across all workers: two relays publishing
-    // neighbouring batches at once could reorder events of one key.
+/// Publishes one batch. Rows of one topic and key go one after another
+/// and stop at the first failure, so a key's events never overtake each
+/// other; different keys go side by side. Returns how many were sent.
+pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize, String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
     let ours: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
         .bind(RELAY_LOCK)
@@ -54,18 +57,43 @@ async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize, St
     if rows.is_empty() {
         return Ok(0);
     }
-    // Sends are queued in row order, so events of one key keep their order.
-    let sends = rows.iter().map(|row| publish(producer, row));
-    let results = futures::future::join_all(sends).await;
+    let mut by_key: Vec<Vec<&OutboxRow>> = Vec::new();
+    for row in &rows {
+        match by_key
+            .iter_mut()
+            .find(|g| g[0].topic == row.topic && g[0].message_key == row.message_key)
+        {
+            Some(group) => group.push(row),
+            None => by_key.push(vec![row]),
+        }
+    }
+    let sends = by_key.into_iter().map(|group| async move {
+        let mut sent = Vec::new();
+        for row in group {
+            if let Err(error) = publish(producer, row).await {
+                return (sent, Some((row.id, error)));
+            }
+            sent.push(row.id);
+        }
+        (sent, None)
+    });
     let mut sent = Vec::new();
     let mut first_error = None;
-    for (row, result) in rows.iter().zip(results) {
-        match result {
-            Ok(()) => sent.push(row.id),
-            Err(error) => {
-                let _ = record_failure(&mut tx, row.id, &error).await;
-                first_error.get_or_insert(error);
+    for (ids, failed) in futures::future::join_all(sends).await {
+        sent.extend(ids);
+        if let Some((id, error)) = failed {
+            match record_failure(&mut tx, id, &error, SET_ASIDE_AFTER).await {
+                Ok(true) => tracing::error!(
+                    outbox_id = id,
+                    error,
+                    "outbox row set aside after failing {SET_ASIDE_AFTER} times; later events of its key wait behind it"
+                ),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(outbox_id = id, error = %e, "could not count a failed publish")
+                }
             }
+            first_error.get_or_insert(error);
         }
     }
     mark_sent(&mut tx, &sent).await.map_err(|e| e.to_string())?;

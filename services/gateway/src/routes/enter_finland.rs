@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::stream;
+use intake_core::decide::{clean_text, normalise_name};
 use intake_core::events::{AttachmentRef, Channel, EnterFinlandReceived};
 use intake_core::ingest::parse_submission;
 use intake_core::topics;
@@ -37,6 +38,9 @@ async fn read_metadata(mut field: Field<'_>) -> Result<Bytes, ApiError> {
     }
     Ok(json.freeze())
 }
+
+/// Longest declared content type kept (RFC 6838 allows 127 + 127).
+const MAX_TYPE_BYTES: usize = 255;
 
 pub async fn receive(
     State(app): State<App>,
@@ -102,15 +106,19 @@ pub async fn receive(
                     ),
                 ));
             }
+            // Names and types travel in the event: cleaned and capped, so
+            // no event can outgrow the broker's limit or the schema.
             let filename = field
                 .file_name()
-                .map(str::trim)
+                .map(|n| normalise_name(n).name)
                 .filter(|n| !n.is_empty())
-                .map(str::to_owned)
                 .ok_or_else(|| {
                     ApiError::field(&format!("attachment[{index}].filename"), "is required")
                 })?;
-            let declared_content_type = field.content_type().map(str::to_owned);
+            let declared_content_type = field
+                .content_type()
+                .map(|t| clean_text(t, MAX_TYPE_BYTES))
+                .filter(|t| !t.is_empty());
             let remaining = app.config.max_message_bytes.saturating_sub(uploads.total);
             let limit = app.config.max_attachment_bytes.min(remaining);
             let what = format!("attachment {filename:?}");
