@@ -23,6 +23,29 @@ pub enum PublishError {
     },
 }
 
+impl PublishError {
+    /// Whether the broker may hold the record although the send reported
+    /// failure (a timeout, a broken connection): only a refusal of the
+    /// record itself proves it was not written. Whoever sent it must then
+    /// keep everything the record may point to.
+    pub fn outcome_unknown(&self) -> bool {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        match self {
+            PublishError::Client(_) => false,
+            PublishError::Send { source, .. } => !matches!(
+                source.rdkafka_error_code(),
+                Some(
+                    Code::MessageSizeTooLarge
+                        | Code::InvalidMessage
+                        | Code::InvalidRecord
+                        | Code::InvalidTopic
+                        | Code::TopicAuthorizationFailed
+                )
+            ),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventProducer {
     producer: FutureProducer,
@@ -119,5 +142,29 @@ impl EventProducer {
     /// Waits for everything in flight, e.g. before shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    use super::PublishError;
+
+    fn send(code: RDKafkaErrorCode) -> PublishError {
+        PublishError::Send {
+            topic: "t".into(),
+            source: KafkaError::MessageProduction(code),
+        }
+    }
+
+    #[test]
+    fn only_a_refused_record_is_known_not_to_be_written() {
+        assert!(send(RDKafkaErrorCode::MessageTimedOut).outcome_unknown());
+        assert!(send(RDKafkaErrorCode::BrokerTransportFailure).outcome_unknown());
+        assert!(send(RDKafkaErrorCode::RequestTimedOut).outcome_unknown());
+        assert!(!send(RDKafkaErrorCode::MessageSizeTooLarge).outcome_unknown());
+        assert!(!send(RDKafkaErrorCode::TopicAuthorizationFailed).outcome_unknown());
     }
 }

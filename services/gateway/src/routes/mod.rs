@@ -75,8 +75,13 @@ pub async fn begin(
     .map_err(|e| ApiError::Unavailable(e.into()))
 }
 
-/// Publishes the supplement's one event and settles the claim; on any
-/// earlier failure, removes what was stored and releases the claim.
+/// Sends of an event whose outcome stays unknown before the request gives up.
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// Publishes the supplement's one event and settles the claim; on a
+/// failure that proves nothing was published, removes what was stored and
+/// releases the claim. When the broker may hold the event, nothing it may
+/// point to is removed.
 pub async fn finish<T: EventData>(
     app: &App,
     channel: Channel,
@@ -91,11 +96,35 @@ pub async fn finish<T: EventData>(
             let event = Event::new("/intake/gateway", Utc::now(), data)
                 .with_id(inbound_event_id(supplement_id))
                 .with_traceparent(intake_adapters::telemetry::current_traceparent());
-            app.producer
-                .publish(topic, &event)
-                .await
-                .map(|_| ())
-                .map_err(|e| ApiError::Unavailable(e.into()))
+            let mut attempt = 1;
+            loop {
+                match app.producer.publish(topic, &event).await {
+                    Ok(_) => break Ok(()),
+                    // The broker may hold the event: its parts must stay,
+                    // and the same event (same id, which the worker
+                    // deduplicates) is sent again until the outcome is known.
+                    Err(e) if e.outcome_unknown() && attempt < PUBLISH_ATTEMPTS => {
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            attempt,
+                            "publish outcome unknown; sending the same event again"
+                        );
+                        attempt += 1;
+                    }
+                    Err(e) if e.outcome_unknown() => {
+                        // Neither the parts nor the claim are released: a
+                        // retry after `claim_stale_after` takes over with the
+                        // same supplement id and publishes the same event.
+                        tracing::error!(
+                            error = format!("{e:#}"),
+                            %supplement_id,
+                            "publish outcome still unknown; the request's parts and claim are kept"
+                        );
+                        return Err(ApiError::Unavailable(e.into()));
+                    }
+                    Err(e) => break Err(ApiError::Unavailable(e.into())),
+                }
+            }
         }
         Err(e) => Err(e),
     };
