@@ -45,6 +45,20 @@ fn walk(bytes: &[u8], budget: ZipBudget, depth: usize, total: &mut u64, out: &mu
             return;
         }
     };
+    // Two entries of one name: the zip crate keeps the last, an unzip tool
+    // shows both. What the directory counts must be what we walk.
+    if let Some(declared) = declared_entries(bytes)
+        && declared != archive.len()
+    {
+        out.push(malformed(format!(
+            "ZIP declares {declared} entries but {} can be read (duplicate names?)",
+            archive.len()
+        )));
+        return;
+    }
+    // Members of a plain archive are files an applicant sends; members of
+    // an Office file are its own parts, judged by the Office rules.
+    let plain = sniff::detect_type(bytes, Some(bytes)) == sniff::ZIP;
     if archive.len() > budget.max_entries {
         out.push(malformed(format!(
             "ZIP has {} entries, over {}",
@@ -110,8 +124,41 @@ fn walk(bytes: &[u8], budget: ZipBudget, depth: usize, total: &mut u64, out: &mu
         let detected = sniff::detect_type(head, Some(&member));
         if sniff::is_zip_family(&detected) {
             walk(&member, budget, depth + 1, total, out);
+        } else if plain {
+            file_in_archive(&detected, &member, out);
         }
     }
+}
+
+/// A file inside a plain archive is judged as if sent on its own: a type
+/// that is not accepted, or a PDF with active content, refuses the archive.
+fn file_in_archive(detected: &str, member: &[u8], out: &mut Vec<Finding>) {
+    if intake_core::decide::file_type(detected).is_none() {
+        out.push(Finding::NotAllowed {
+            detected: format!("{detected} inside the archive"),
+        });
+    }
+    if detected == "application/pdf" {
+        for finding in super::inspect_pdf(member).findings {
+            out.push(match finding {
+                Finding::ActiveContent { detail } => Finding::ActiveContent {
+                    detail: format!("{detail} inside the archive"),
+                },
+                other => other,
+            });
+        }
+    }
+}
+
+/// The entry count in the end-of-central-directory record, when there is
+/// one (not for ZIP64, whose count lives elsewhere).
+fn declared_entries(bytes: &[u8]) -> Option<usize> {
+    let tail = super::polyglot::tail_of(bytes);
+    let at = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))?;
+    let count = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
+    (count != u16::MAX).then_some(usize::from(count))
 }
 
 /// What one member is: an executable by name or content, encrypted for
@@ -161,7 +208,13 @@ mod tests {
 
     #[test]
     fn a_plain_archive_of_documents_is_fine() {
-        let zip = files::zip(&[("a.pdf", b"%PDF-1.4 x"), ("b.txt", b"hello")], None);
+        let zip = files::zip(
+            &[
+                ("a.pdf", &files::pdf(&["x"], files::PdfAction::None)),
+                ("b.txt", b"hello"),
+            ],
+            None,
+        );
         assert_eq!(inspect_zip(&zip, BUDGET), vec![]);
     }
 
@@ -257,6 +310,55 @@ mod tests {
             inspect_zip(&outer, BUDGET)
                 .iter()
                 .any(|f| matches!(f, Finding::ActiveContent { .. }))
+        );
+    }
+
+    #[test]
+    fn a_pdf_with_javascript_or_a_foreign_type_inside_a_zip_is_refused() {
+        let js = files::pdf(&["Lasku"], files::PdfAction::JavaScript);
+        let found = inspect_zip(&files::zip(&[("hakemus.pdf", &js)], None), BUDGET);
+        assert!(
+            found
+                .iter()
+                .any(|f| matches!(f, Finding::ActiveContent { .. })),
+            "{found:?}"
+        );
+        let seven = files::zip(&[("x.7z", b"7z\xBC\xAF\x27\x1C\0\x04")], None);
+        assert!(
+            inspect_zip(&seven, BUDGET)
+                .iter()
+                .any(|f| matches!(f, Finding::NotAllowed { .. }))
+        );
+    }
+
+    #[test]
+    fn a_name_used_twice_cannot_hide_an_entry() {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for body in [&b"MZ\x90\0"[..], b"hello"] {
+            // The zip crate refuses a duplicate name; write raw entries.
+            writer
+                .start_file(
+                    format!("docs-{}.txt", body.len()),
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .expect("entry");
+            std::io::Write::write_all(&mut writer, body).expect("data");
+        }
+        let mut bytes = writer.finish().expect("zip").into_inner();
+        // Give both the same name, in local and central headers alike.
+        let from = b"docs-4.txt";
+        let to = b"docs-5.txt";
+        let mut i = 0;
+        while let Some(at) = bytes[i..].windows(from.len()).position(|w| w == from) {
+            bytes[i + at..i + at + from.len()].copy_from_slice(to);
+            i += at + 1;
+        }
+        assert!(
+            inspect_zip(&bytes, BUDGET).iter().any(
+                |f| matches!(f, Finding::Malformed { detail } if detail.contains("duplicate"))
+            ),
+            "{:?}",
+            inspect_zip(&bytes, BUDGET)
         );
     }
 

@@ -8,7 +8,7 @@ mod archive;
 mod mime;
 mod office;
 mod pdf;
-mod polyglot;
+pub(crate) mod polyglot;
 mod sniff;
 
 pub use archive::{ZipBudget, inspect_zip};
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(
             refusal(
                 "liitteet.zip",
-                &files::zip(&[("a.pdf", b"%PDF-1.4 x")], None)
+                &files::zip(&[("a.pdf", &files::pdf(&["x"], PdfAction::None))], None)
             ),
             None
         );

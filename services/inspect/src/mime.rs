@@ -52,6 +52,16 @@ pub struct Unpacked {
 const MAX_AUTH_RESULTS: usize = 16;
 
 pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
+    // mailparse builds every part before a limit can be checked: a few MB
+    // of empty parts would take gigabytes. Every part follows a delimiter
+    // line ("--boundary"), so counting those lines first bounds the parts.
+    let delimiters = raw
+        .split(|&b| b == b'\n')
+        .filter(|line| line.starts_with(b"--"))
+        .count();
+    if delimiters > limits.max_parts.saturating_mul(2).saturating_add(16) {
+        return Err(MimeError::TooManyParts(limits.max_parts));
+    }
     let mail = mailparse::parse_mail(raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
     let headers = mail.get_headers();
     let mut out = Unpacked {
@@ -397,6 +407,18 @@ mod tests {
         assert_eq!(
             unpack(nested.as_bytes(), LIMITS),
             Err(MimeError::TooDeep(4))
+        );
+    }
+
+    #[test]
+    fn a_flood_of_empty_parts_is_refused_before_parsing() {
+        let raw = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n{}--b--\r\n",
+            "--b\r\n\r\n".repeat(100_000)
+        );
+        assert_eq!(
+            unpack(raw.as_bytes(), LIMITS),
+            Err(MimeError::TooManyParts(20))
         );
     }
 

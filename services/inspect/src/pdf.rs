@@ -83,7 +83,9 @@ pub fn inspect_pdf(bytes: &[u8]) -> PdfReport {
 const MAX_NESTING: usize = 32;
 
 fn visit(object: &Object, depth: usize, hits: &mut Vec<&'static str>) {
+    // What lies deeper is not looked at, so it is not vouched for either.
     if depth > MAX_NESTING {
+        hits.push("nesting deeper than can be inspected");
         return;
     }
     let dict = match object {
@@ -104,13 +106,16 @@ fn visit(object: &Object, depth: usize, hits: &mut Vec<&'static str>) {
         Ok(b"JavaScript") => hits.push("JavaScript"),
         Ok(b"Launch") => hits.push("launch action"),
         Ok(b"ImportData" | b"SubmitForm") => hits.push("form data action"),
+        Ok(b"GoToR" | b"GoToE") => hits.push("action opening another file"),
         _ => {}
     }
     if dict.has(b"AA") {
         hits.push("automatic action");
     }
     if dict.has(b"EmbeddedFiles")
+        || dict.has(b"EF")
         || dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"EmbeddedFile")
+        || dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"FileAttachment")
     {
         hits.push("embedded file");
     }

@@ -19,7 +19,10 @@ pub const ZIP_TAIL_BYTES: usize = 22 + u16::MAX as usize;
 pub fn findings(detected: &str, head: &[u8], tail: &[u8], size: u64) -> Vec<Finding> {
     let mut out = Vec::new();
     let disguised = |detail: String| Finding::Disguised { detail };
+    // A ZIP whose first member is a stored PDF is no disguise: its members
+    // are inspected one by one.
     if detected != "application/pdf"
+        && !is_zip_family(detected)
         && let Some(at) = find(&head[..head.len().min(PDF_HEADER_WINDOW)], b"%PDF-")
     {
         out.push(disguised(format!(

@@ -27,6 +27,22 @@ pub fn detect_type(head: &[u8], whole: Option<&[u8]>) -> String {
     if is_pgp_armour(head) {
         return "application/pgp-encrypted".to_owned();
     }
+    // A BOM or blank lines before the header, as some web services write
+    // them: still a PDF, and inspected as one.
+    let trimmed = head
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(head)
+        .trim_ascii_start();
+    if trimmed.starts_with(b"%PDF-") {
+        return "application/pdf".to_owned();
+    }
+    // infer tells Word from Excel by the compound file's directory, which
+    // may lie past the head.
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+        && let Some(kind) = whole.and_then(infer::get)
+    {
+        return kind.mime_type().to_owned();
+    }
     if let Some(kind) = infer::get(head) {
         let found = kind.mime_type();
         if is_zip_family(found) || head.starts_with(b"PK\x03\x04") {
@@ -106,11 +122,20 @@ fn zip_structure(bytes: &[u8]) -> Option<String> {
             .take(128)
             .read_to_end(&mut declared)
             .ok()?;
-        let declared = String::from_utf8_lossy(&declared).trim().to_owned();
-        if declared.starts_with("application/vnd.oasis.opendocument.")
-            || declared == "application/epub+zip"
-        {
-            return Some(declared);
+        // The member's bytes are the sender's: only a known name is kept.
+        const KNOWN: [&str; 5] = [
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.presentation",
+            "application/vnd.oasis.opendocument.graphics",
+            "application/epub+zip",
+        ];
+        let declared = String::from_utf8_lossy(&declared);
+        if let Some(known) = KNOWN.iter().find(|k| declared.trim() == **k) {
+            return Some((*known).to_owned());
+        }
+        if declared.starts_with("application/vnd.oasis.opendocument.") {
+            return Some("application/vnd.oasis.opendocument".to_owned());
         }
     }
     if has("META-INF/MANIFEST.MF") || has("classes.dex") {

@@ -298,7 +298,16 @@ impl Analyser {
         analysis.recipient = ReceiptRecipient::Email {
             address: from.clone(),
         };
-        analysis.explicit = Explicit::Sender { address: from };
+        let forged = self
+            .authserv_id
+            .as_deref()
+            .and_then(|id| dmarc_result(&mail.auth_results, id))
+            .is_some_and(|d| d == "fail");
+        // A sender our mail server found forged is nobody's party: what it
+        // names goes to triage, never to a queue as the applicant's.
+        analysis.explicit = Explicit::Sender {
+            address: if forged { String::new() } else { from },
+        };
         analysis.language = mail.language;
         if let Some(signals) = analysis.mail.as_mut() {
             let empty = signals.empty_return_path;

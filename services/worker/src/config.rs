@@ -168,7 +168,8 @@ fn default_allowed_types() -> String {
         "image/gif",
         "image/webp",
         "text/plain",
-        "application/rtf",
+        // Not RTF: its embedded OLE objects (objdata) are a classic
+        // exploit carrier and nothing here looks inside it.
         "application/zip",
         "application/msword",
         "application/vnd.ms-excel",

@@ -70,8 +70,8 @@ pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize
     let sends = by_key.into_iter().map(|group| async move {
         let mut sent = Vec::new();
         for row in group {
-            if let Err(error) = publish(producer, row).await {
-                return (sent, Some((row.id, error)));
+            if let Err(failure) = publish(producer, row).await {
+                return (sent, Some((row.id, failure)));
             }
             sent.push(row.id);
         }
@@ -81,8 +81,15 @@ pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize
     let mut first_error = None;
     for (ids, failed) in futures::future::join_all(sends).await {
         sent.extend(ids);
-        if let Some((id, error)) = failed {
-            match record_failure(&mut tx, id, &error, SET_ASIDE_AFTER).await {
+        if let Some((id, Failure { error, of_the_row })) = failed {
+            // A broker outage fails every row; only a row the broker
+            // refuses for itself counts towards setting it aside.
+            let limit = if of_the_row {
+                SET_ASIDE_AFTER
+            } else {
+                i32::MAX
+            };
+            match record_failure(&mut tx, id, &error, limit).await {
                 Ok(true) => tracing::error!(
                     outbox_id = id,
                     error,
@@ -104,16 +111,29 @@ pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize
     }
 }
 
-async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), String> {
+struct Failure {
+    error: String,
+    /// The broker refused this record (too large, invalid), rather than
+    /// being unreachable or slow.
+    of_the_row: bool,
+}
+
+async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), Failure> {
     let headers: Vec<(&str, &[u8])> = row
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_bytes()))
         .collect();
-    let payload = serde_json::to_vec(&row.payload.0).map_err(|e| e.to_string())?;
+    let payload = serde_json::to_vec(&row.payload.0).map_err(|e| Failure {
+        error: e.to_string(),
+        of_the_row: true,
+    })?;
     producer
         .send_raw(&row.topic, &row.message_key, &headers, &payload)
         .await
         .map(|_| ())
-        .map_err(|e| format!("{e:#}"))
+        .map_err(|e| Failure {
+            error: format!("{e:#}"),
+            of_the_row: !e.outcome_unknown(),
+        })
 }

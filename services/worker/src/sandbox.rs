@@ -110,6 +110,8 @@ pub async fn inspect_in_child(
     let run = async {
         let mut child = tokio::process::Command::new(&budget.program)
             .arg(SUBCOMMAND)
+            // The child needs no secrets: it gets no environment at all.
+            .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -8,8 +8,9 @@
 /// at 255.
 pub const MAX_NAME_BYTES: usize = 255;
 
-/// Extensions longer than this are not extensions ("v1.final draft").
-const MAX_EXTENSION_CHARS: usize = 10;
+/// Extensions longer than this are not extensions; `settingcontent-ms`
+/// (17) is the longest that runs code.
+const MAX_EXTENSION_CHARS: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileName {
@@ -80,7 +81,8 @@ fn extensions(name: &str) -> Vec<String> {
         .filter(|s| {
             !s.is_empty()
                 && s.chars().count() <= MAX_EXTENSION_CHARS
-                && s.chars().all(char::is_alphanumeric)
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
         })
         .collect()
 }
