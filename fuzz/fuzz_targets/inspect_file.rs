@@ -4,7 +4,7 @@
 #![no_main]
 
 use intake_core::decide::{FILE_TYPES, classify};
-use intake_inspect::{FileBytes, HEAD_BYTES, InspectLimits, ZipBudget, inspect_file, tail_of};
+use intake_inspect::{FileBytes, InspectLimits, ZipBudget, inspect_file};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,14 +22,6 @@ fuzz_target!(|data: &[u8]| {
             max_depth: 3,
         },
     };
-    let file = FileBytes {
-        filename: &name,
-        declared_type: None,
-        size: bytes.len() as u64,
-        head: &bytes[..bytes.len().min(HEAD_BYTES)],
-        tail: tail_of(bytes),
-        whole: Some(bytes),
-    };
-    let inspection = inspect_file(file, &limits);
+    let inspection = inspect_file(FileBytes::whole(&name, None, bytes), &limits);
     let _ = classify(&inspection.findings);
 });

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use intake_core::decide::{FILE_TYPES, Finding};
 use intake_generator::files::{self, PdfAction};
-use intake_inspect::{FileBytes, HEAD_BYTES, InspectLimits, ZipBudget, tail_of};
+use intake_inspect::{FileBytes, InspectLimits, ZipBudget};
 use intake_tests::Stack;
 use intake_worker::sandbox::{Budget, inspect_in_child};
 
@@ -26,14 +26,7 @@ fn limits() -> InspectLimits {
 }
 
 fn file<'a>(name: &'a str, bytes: &'a [u8]) -> FileBytes<'a> {
-    FileBytes {
-        filename: name,
-        declared_type: None,
-        size: bytes.len() as u64,
-        head: &bytes[..bytes.len().min(HEAD_BYTES)],
-        tail: tail_of(bytes),
-        whole: Some(bytes),
-    }
+    FileBytes::whole(name, None, bytes)
 }
 
 fn budget(memory_bytes: u64) -> Budget {

@@ -50,6 +50,20 @@ pub struct FileBytes<'a> {
     pub whole: Option<&'a [u8]>,
 }
 
+impl<'a> FileBytes<'a> {
+    /// A file held whole in memory: head and tail are cut from it.
+    pub fn whole(filename: &'a str, declared_type: Option<&'a str>, bytes: &'a [u8]) -> Self {
+        FileBytes {
+            filename,
+            declared_type,
+            size: bytes.len() as u64,
+            head: &bytes[..bytes.len().min(HEAD_BYTES)],
+            tail: tail_of(bytes),
+            whole: Some(bytes),
+        }
+    }
+}
+
 /// Inspects a file by its content and its name. CPU-bound (PDF and ZIP
 /// parsing): call from a blocking task.
 pub fn inspect_file(file: FileBytes<'_>, limits: &InspectLimits) -> Inspection {
@@ -130,15 +144,7 @@ mod tests {
     }
 
     fn verdict(name: &str, bytes: &[u8]) -> PartVerdict {
-        let file = FileBytes {
-            filename: name,
-            declared_type: None,
-            size: bytes.len() as u64,
-            head: &bytes[..bytes.len().min(HEAD_BYTES)],
-            tail: tail_of(bytes),
-            whole: Some(bytes),
-        };
-        classify(&inspect_file(file, &limits()).findings)
+        classify(&inspect_file(FileBytes::whole(name, None, bytes), &limits()).findings)
     }
 
     fn refusal(name: &str, bytes: &[u8]) -> Option<RefusalReason> {

@@ -298,11 +298,11 @@ impl Analyser {
         analysis.recipient = ReceiptRecipient::Email {
             address: from.clone(),
         };
-        let forged = self
+        let dmarc = self
             .authserv_id
             .as_deref()
-            .and_then(|id| dmarc_result(&mail.auth_results, id))
-            .is_some_and(|d| d == "fail");
+            .and_then(|id| dmarc_result(&mail.auth_results, id));
+        let forged = dmarc.as_deref() == Some("fail");
         // A sender our mail server found forged is nobody's party: what it
         // names goes to triage, never to a queue as the applicant's.
         analysis.explicit = Explicit::Sender {
@@ -314,19 +314,15 @@ impl Analyser {
             *signals = mail.signals.clone();
             signals.empty_return_path |= empty;
             signals.message_id = signals.message_id.take().or(event.message_id.clone());
+            signals.dmarc = dmarc;
+            // Before any early return: these facts go into rows and events.
+            sanitise_signals(signals);
         }
         if let Some(scheme) = mail.encrypted_as {
             analysis.whole = Some(QuarantineReason::ForeignEncryption {
                 scheme: scheme.to_owned(),
             });
             return Ok(analysis);
-        }
-        if let Some(signals) = analysis.mail.as_mut() {
-            signals.dmarc = self
-                .authserv_id
-                .as_deref()
-                .and_then(|id| dmarc_result(&mail.auth_results, id));
-            sanitise_signals(signals);
         }
         let text = if mail.text.trim().is_empty() {
             mail.html_text.clone()

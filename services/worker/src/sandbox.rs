@@ -12,7 +12,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use intake_core::decide::Finding;
-use intake_inspect::{FileBytes, InspectLimits, Inspection, inspect_file, tail_of};
+use intake_inspect::{FileBytes, InspectLimits, Inspection, inspect_file};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -50,16 +50,8 @@ fn serve_inner() -> io::Result<()> {
     limit_self(request.cpu_seconds, request.memory_bytes)?;
     let mut bytes = Vec::with_capacity(usize::try_from(request.size).unwrap_or(0));
     stdin.take(request.size).read_to_end(&mut bytes)?;
-    let head = &bytes[..bytes.len().min(intake_inspect::HEAD_BYTES)];
     let inspection = inspect_file(
-        FileBytes {
-            filename: &request.filename,
-            declared_type: request.declared_type.as_deref(),
-            size: bytes.len() as u64,
-            head,
-            tail: tail_of(&bytes),
-            whole: Some(&bytes),
-        },
+        FileBytes::whole(&request.filename, request.declared_type.as_deref(), &bytes),
         &request.limits,
     );
     let mut out = io::stdout().lock();
