@@ -81,20 +81,35 @@ fn remote_part(rels: &[u8]) -> bool {
     })
 }
 
+/// Whether an OLE directory names `name`: UTF-16LE, and compared without
+/// regard to case, as Office looks names up (`_vba_project` is a VBA
+/// project too). A stray match refuses a file; it never lets one through.
+fn names(bytes: &[u8], name: &str) -> bool {
+    let needle = utf16le(&name.to_ascii_lowercase());
+    let first = needle[0];
+    bytes.windows(needle.len()).any(|window| {
+        window[0].to_ascii_lowercase() == first
+            && window
+                .iter()
+                .zip(&needle)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
+}
+
 /// Findings inside an OLE compound file (`.doc`, `.xls`, encrypted OOXML):
 /// storage names are UTF-16LE in its directory.
 pub fn ole_findings(bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
-    if contains(bytes, &utf16le("EncryptedPackage")) {
+    if names(bytes, "EncryptedPackage") {
         out.push(Finding::PasswordProtected {
             what: "Office document".to_owned(),
         });
     }
     // Not "Macros": Word keeps a document's own text in UTF-16LE too.
-    if contains(bytes, &utf16le("_VBA_PROJECT")) {
+    if names(bytes, "_VBA_PROJECT") {
         out.push(active("macros (VBA project)"));
     }
-    if contains(bytes, &utf16le("\u{1}Ole10Native")) {
+    if names(bytes, "\u{1}Ole10Native") {
         out.push(active("an embedded OLE package"));
     }
     out
@@ -103,6 +118,16 @@ pub fn ole_findings(bytes: &[u8]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ole_names_are_found_in_any_case() {
+        for name in ["_VBA_PROJECT", "_vba_project", "_Vba_Project"] {
+            let mut file = vec![0xD0, 0xCF, 0x11, 0xE0];
+            file.extend(utf16le(name));
+            assert_eq!(ole_findings(&file).len(), 1, "{name}");
+        }
+        assert!(ole_findings(&utf16le("an ordinary document")).is_empty());
+    }
 
     #[test]
     fn macro_projects_and_macro_enabled_types_are_active() {

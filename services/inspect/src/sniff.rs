@@ -52,7 +52,7 @@ pub fn detect_type(head: &[u8], whole: Option<&[u8]>) -> String {
         }
         // infer knows HTML and XML by their first tag; an SVG is XML too.
         if found.starts_with("text/") {
-            let refined = text_type(head);
+            let refined = text_type(whole.unwrap_or(head));
             return if refined == "text/plain" {
                 found
             } else {
@@ -62,8 +62,10 @@ pub fn detect_type(head: &[u8], whole: Option<&[u8]>) -> String {
         }
         return found.to_owned();
     }
-    if is_text(head) {
-        return text_type(head).to_owned();
+    // Markup anywhere makes text active, not only in its first bytes.
+    let text = whole.unwrap_or(head);
+    if is_text(text) {
+        return text_type(text).to_owned();
     }
     "application/octet-stream".to_owned()
 }
@@ -398,6 +400,21 @@ mod tests {
             by_name
                 .iter()
                 .any(|f| matches!(f, Finding::ActiveContent { .. }))
+        );
+    }
+
+    #[test]
+    fn markup_far_into_a_text_file_is_still_markup() {
+        let mut text = "Selvitys.\n".repeat(HEAD_BYTES / 5).into_bytes();
+        let head = text[..HEAD_BYTES].to_vec();
+        assert_eq!(detect_type(&head, Some(&text)), "text/plain");
+        text.extend_from_slice(b"<script>location='x'</script>");
+        assert_eq!(detect_type(&head, Some(&text)), "text/html");
+        let mut binary = text.clone();
+        binary.push(0);
+        assert_eq!(
+            detect_type(&head, Some(&binary)),
+            "application/octet-stream"
         );
     }
 
