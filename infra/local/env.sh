@@ -11,3 +11,5 @@ while IFS='=' read -r _key _value; do
     fi
 done <"$_stack_env_file"
 unset _key _value _stack_env_file
+# This is the local stack: its services may use the committed secrets above.
+export INTAKE_LOCAL_STACK="${INTAKE_LOCAL_STACK:-true}"

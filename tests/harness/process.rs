@@ -67,6 +67,8 @@ impl ServiceProcess {
         command
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env_remove("INTAKE_CONFIG")
+            // Tests run on the local stack, whose committed keys they use.
+            .env("INTAKE_LOCAL_STACK", "true")
             .current_dir(stack.repo_dir())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))

@@ -5,6 +5,7 @@
 pub mod clamav;
 pub mod config;
 pub mod kafka;
+pub mod local_secrets;
 pub mod pg;
 pub mod s3;
 pub mod sealing;

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use intake_adapters::kafka::{self, EventProducer};
+use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::sealing::Recipients;
 use intake_adapters::{pg, telemetry};
 use intake_gateway::{App, GatewayConfig, Inner};
+use secrecy::ExposeSecret;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -18,12 +20,35 @@ struct Config {
     postgres: pg::PostgresConfig,
     #[serde(default)]
     telemetry: telemetry::TelemetryConfig,
+    /// Runs the local stack, whose committed secrets it may then use.
+    #[serde(default)]
+    local_stack: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = telemetry::init("intake-gateway", &config.telemetry);
+    let s3_secret = config
+        .s3
+        .secret_access_key
+        .as_ref()
+        .map(|s| s.expose_secret().as_bytes());
+    refuse_committed(
+        config.local_stack,
+        [
+            (
+                "gateway.securemail_token",
+                config.gateway.securemail_token.expose_secret().as_bytes(),
+            ),
+            (
+                "gateway.enterfinland_token",
+                config.gateway.enterfinland_token.expose_secret().as_bytes(),
+            ),
+        ]
+        .into_iter()
+        .chain(s3_secret.map(|s| ("s3.secret_access_key", s))),
+    )?;
     let recipients = Recipients::parse(&config.gateway.recipient_keys())
         .context("invalid gateway.recipients")?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;

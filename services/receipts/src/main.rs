@@ -2,9 +2,11 @@
 //! configuration and runs it until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
+use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::smtp::SmtpConfig;
 use intake_adapters::{kafka, pg};
 use intake_receipts::config::ReceiptsConfig;
+use secrecy::ExposeSecret;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -14,12 +16,31 @@ struct Config {
     receipts: ReceiptsConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
+    /// Runs the local stack, whose committed secrets it may then use.
+    #[serde(default)]
+    local_stack: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry);
+    let dkim_key = std::fs::read(&config.receipts.dkim_key_file).with_context(|| {
+        format!(
+            "cannot read receipts.dkim_key_file {}",
+            config.receipts.dkim_key_file.display()
+        )
+    })?;
+    refuse_committed(
+        config.local_stack,
+        [
+            ("receipts.dkim_key_file", dkim_key.as_slice()),
+            (
+                "receipts.eservice_token",
+                config.receipts.eservice_token.expose_secret().as_bytes(),
+            ),
+        ],
+    )?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let within = config.smtp.timeout.max(config.receipts.eservice_timeout);
     let mut receipts = intake_receipts::Receipts::start(intake_receipts::Parts {

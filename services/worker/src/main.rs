@@ -3,9 +3,11 @@
 
 use anyhow::Context;
 use intake_adapters::clamav::{ClamavConfig, Scanner};
+use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::{kafka, pg};
 use intake_worker::config::WorkerConfig;
+use secrecy::ExposeSecret;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -16,6 +18,9 @@ struct Config {
     worker: WorkerConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
+    /// Runs the local stack, whose committed secrets it may then use.
+    #[serde(default)]
+    local_stack: bool,
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -34,6 +39,19 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 async fn run() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
+    let identities = config.worker.identity_secrets();
+    let s3_secret = config
+        .s3
+        .secret_access_key
+        .as_ref()
+        .map(|s| s.expose_secret().as_bytes());
+    refuse_committed(
+        config.local_stack,
+        identities
+            .iter()
+            .map(|i| ("worker.identities", i.expose_secret().as_bytes()))
+            .chain(s3_secret.map(|s| ("s3.secret_access_key", s))),
+    )?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await
