@@ -372,12 +372,12 @@ pub async fn wait_until_stored(pool: &PgPool, expected: i64, limit: Duration) {
     }
 }
 
-/// Waits until no receipt is pending or sending and `expected` exist.
+/// Waits until no receipt is pending, sending or held and `expected` exist.
 pub async fn wait_until_settled(pool: &PgPool, expected: i64, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         let (total, open): (i64, i64) = sqlx::query_as(
-            "select count(*), count(*) filter (where state in ('pending', 'sending')) from receipts",
+            "select count(*), count(*) filter (where state in ('pending', 'sending', 'held')) from receipts",
         )
         .fetch_one(pool)
         .await

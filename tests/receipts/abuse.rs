@@ -26,7 +26,11 @@ async fn loops_bounces_lists_and_listed_senders_get_nothing_and_the_rate_limit_h
     .await
     .expect("list an address");
     let _receipts = alone
-        .receipts(&[("INTAKE_RECEIPTS__RATE_LIMIT", "10")])
+        // A short window, so held receipts are released within the test.
+        .receipts(&[
+            ("INTAKE_RECEIPTS__RATE_LIMIT", "10"),
+            ("INTAKE_RECEIPTS__RATE_WINDOW", "15s"),
+        ])
         .await;
 
     let signals = |f: fn(&mut MailSignals)| {
@@ -72,8 +76,10 @@ async fn loops_bounces_lists_and_listed_senders_get_nothing_and_the_rate_limit_h
         "person@example.org",
         signals(|s| s.auto_submitted = Some("no".into())),
     )];
-    // Thirteen from one sender (in mixed case): ten are answered. Which ten
-    // depends on the order the partitions are read in.
+    // Thirteen from one sender (in mixed case): ten are answered at once,
+    // the other three are held and answered by one combined receipt once
+    // the window allows. Which ten depends on the order the partitions are
+    // read in.
     let flood: Vec<ReceiptRequested> = (0..13)
         .map(|i| {
             email_request(
@@ -107,25 +113,64 @@ async fn loops_bounces_lists_and_listed_senders_get_nothing_and_the_rate_limit_h
         assert_eq!(copies.len(), 1);
         check_mail(&copies[0], request);
     }
-    let mut flood_sent = 0;
+    let mut rows = Vec::new();
     for request in &flood {
         let (state, reason, _) = alone.state(request).await;
-        if state == "sent" {
-            flood_sent += 1;
-            let copies = &mails[&message_id(request)];
-            assert_eq!(copies.len(), 1);
-            check_mail(&copies[0], request);
-        } else {
-            assert_eq!(state, "suppressed");
-            assert_eq!(
-                reason.as_deref(),
-                Some("rate limit: 10 receipts to this address within 1 h")
-            );
-            assert!(!mails.contains_key(&message_id(request)));
+        let (into,): (Option<uuid::Uuid>,) =
+            sqlx::query_as("select combined_into from receipts where receipt_id = $1")
+                .bind(request.receipt_id)
+                .fetch_one(&alone.db.pool)
+                .await
+                .expect("receipt");
+        rows.push((request, state, reason, into));
+    }
+    let carriers: std::collections::BTreeSet<uuid::Uuid> =
+        rows.iter().filter_map(|(_, _, _, into)| *into).collect();
+    assert_eq!(
+        carriers.len(),
+        1,
+        "the held ones are answered once, together"
+    );
+    let carrier = rows
+        .iter()
+        .find(|(r, ..)| carriers.contains(&r.receipt_id))
+        .expect("the carrier is one of the flood")
+        .0;
+    let mut flood_alone = 0;
+    let mut combined = Vec::new();
+    for (request, state, reason, into) in &rows {
+        match (state.as_str(), into) {
+            ("combined", Some(_)) => {
+                combined.push(*request);
+                assert!(!mails.contains_key(&message_id(request)));
+            }
+            ("sent", None) => {
+                if request.receipt_id != carrier.receipt_id {
+                    flood_alone += 1;
+                }
+                let copies = &mails[&message_id(request)];
+                assert_eq!(copies.len(), 1);
+                check_mail(&copies[0], request);
+            }
+            other => panic!("a flood receipt ended {other:?} ({reason:?})"),
         }
     }
-    assert_eq!(flood_sent, 10, "the limit is ten an hour");
-    assert_eq!(mails.len(), answered.len() + 10, "nothing else was mailed");
+    assert_eq!(flood_alone, 10, "ten within the window are answered alone");
+    assert_eq!(combined.len(), 2);
+    let parsed = mailparse::parse_mail(&mails[&message_id(carrier)][0].raw).expect("parses");
+    let text = std::iter::once(&parsed)
+        .chain(parsed.subparts.iter())
+        .filter_map(|p| p.get_body().ok())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for request in &combined {
+        assert!(
+            text.contains(&request.reference),
+            "the combined receipt lists {}:\n{text}",
+            request.reference
+        );
+    }
+    assert_eq!(mails.len(), answered.len() + 11, "nothing else was mailed");
     let (listed_reason,): (Option<String>,) =
         sqlx::query_as("select reason from receipts where recipient_key = 'listed@example.org'")
             .fetch_one(&alone.db.pool)

@@ -6,6 +6,7 @@
 //! retries, permanent failures and outages of SMTP and the e-service.
 
 mod abuse;
+mod bounce;
 mod end_to_end;
 mod exactly_once;
 mod failures;

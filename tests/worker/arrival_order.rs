@@ -1,6 +1,7 @@
 //! FIFO is by arrival at the gateway across both channels: an e-mail that
 //! arrived first but whose upload finished last still takes its place
-//! before the e-service message that overtook it in Kafka.
+//! before the e-service message that overtook it in Kafka. While it is
+//! unread it holds only its sender's applications, not everyone's.
 
 use std::time::Duration;
 
@@ -69,40 +70,79 @@ async fn an_email_arriving_first_keeps_its_place_though_its_upload_ends_last() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let metadata = serde_json::json!({
-        "submission_id": format!("EF-race-{}", Uuid::new_v4()),
-        "customer_number": applicant.customer_number.as_str(),
-        "application_id": app,
-        "language": "fi",
-        "message": "Toinen viesti, lähetetty e-palvelussa.",
-    });
-    let form = reqwest::multipart::Form::new().part(
-        "metadata",
-        reqwest::multipart::Part::text(metadata.to_string())
-            .mime_str("application/json")
-            .expect("mime"),
-    );
-    let submitted = client
-        .post(format!("{}/v1/enterfinland/submissions", gateway.url))
-        .bearer_auth(ENTERFINLAND_TOKEN)
-        .multipart(form)
-        .send()
+    let submit = |application_id: String, customer: String| {
+        let client = client.clone();
+        let url = gateway.url.clone();
+        async move {
+            let metadata = serde_json::json!({
+                "submission_id": format!("EF-race-{}", Uuid::new_v4()),
+                "customer_number": customer,
+                "application_id": application_id,
+                "language": "fi",
+                "message": "Toinen viesti, lähetetty e-palvelussa.",
+            });
+            let form = reqwest::multipart::Form::new().part(
+                "metadata",
+                reqwest::multipart::Part::text(metadata.to_string())
+                    .mime_str("application/json")
+                    .expect("mime"),
+            );
+            let submitted = client
+                .post(format!("{url}/v1/enterfinland/submissions"))
+                .bearer_auth(ENTERFINLAND_TOKEN)
+                .multipart(form)
+                .send()
+                .await
+                .expect("submission");
+            assert_eq!(submitted.status(), 202);
+            submitted.json::<serde_json::Value>().await.expect("json")["supplement_id"]
+                .as_str()
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .expect("supplement id")
+        }
+    };
+    let submission_id = submit(app.clone(), applicant.customer_number.as_str().to_owned()).await;
+    // An application the e-mail's sender is no party to: the unread
+    // e-mail cannot be routed there, so it must not hold it.
+    let other = population
+        .applications
+        .iter()
+        .find(|a| {
+            !a.contact_addresses
+                .contains(&applicant.email.to_lowercase())
+        })
+        .expect("an application of someone else");
+    let other_id = submit(
+        other.application_id.to_string(),
+        other.customer_number.as_str().to_owned(),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sqlx::query_scalar::<_, i64>("select count(*) from supplements where supplement_id = $1")
+        .bind(other_id)
+        .fetch_one(pool)
         .await
-        .expect("submission");
-    assert_eq!(submitted.status(), 202);
-    let submission_id: Uuid =
-        submitted.json::<serde_json::Value>().await.expect("json")["supplement_id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("supplement id");
+        .expect("count")
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "another sender's application waited for an unread e-mail"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The worker has had time to process the submission: it must wait.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let early: i64 = sqlx::query_scalar("select count(*) from supplements")
-        .fetch_one(pool)
+    let early: Vec<Uuid> = sqlx::query_scalar("select supplement_id from supplements")
+        .fetch_all(pool)
         .await
-        .expect("count");
-    assert_eq!(early, 0, "the later arrival waits for the earlier one");
+        .expect("recorded");
+    assert_eq!(
+        early,
+        vec![other_id],
+        "the later arrival waits for the earlier one"
+    );
 
     body_tx
         .send(Ok(Bytes::from_static(
@@ -118,7 +158,7 @@ async fn an_email_arriving_first_keeps_its_place_though_its_upload_ends_last() {
         .and_then(|s| s.parse().ok())
         .expect("supplement id");
 
-    wait_until_done(pool, 2, &worker, Duration::from_secs(60)).await;
+    wait_until_done(pool, 3, &worker, Duration::from_secs(60)).await;
     let order: Vec<(Uuid, i64)> = sqlx::query_as(
         "select supplement_id, sequence from supplements where application_id = $1 order by sequence",
     )

@@ -40,6 +40,10 @@ async fn every_outcome_matches_the_manifest_across_worker_kills() {
         async move {
             if kill_at.contains(&sent) {
                 let mut worker = worker.lock().await;
+                // Killed only once it has its partitions and works: kills
+                // in the middle of joining the group test the broker's
+                // group protocol under churn, which is not what this is.
+                wait_until_working(&worker).await;
                 worker.kill().await;
                 // Let the gateway run ahead while the worker is gone.
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -103,4 +107,25 @@ async fn every_outcome_matches_the_manifest_across_worker_kills() {
         leaked.is_empty(),
         "personal data in the worker log: {leaked:?}"
     );
+}
+
+/// Waits until the worker has recorded a supplement since it last started.
+async fn wait_until_working(worker: &TestWorker) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let log = worker.log();
+        let since_start = log
+            .lines()
+            .rev()
+            .take_while(|line| !line.contains("\"ready\""))
+            .any(|line| line.contains("supplement recorded"));
+        if since_start {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted worker recorded nothing within 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

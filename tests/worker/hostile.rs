@@ -18,7 +18,10 @@ use intake_tests::worker::{AUTHSERV_ID, TestWorker};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{gateway, publish_registry, wait_until_done};
+use crate::support::{
+    assert_within_memory_budget, base64_of, gateway, long_text, memory_budget, publish_registry,
+    wait_until_done,
+};
 
 /// What one hostile supplement must come to.
 #[derive(Debug, Clone)]
@@ -345,8 +348,12 @@ async fn every_hostile_shape_ends_in_one_outcome_with_a_reason() {
         &gateway,
         None,
         "debug",
-        // Small enough that one case is over it, large enough for the rest.
-        vec![("INTAKE_CLAMAV__MAX_STREAM_BYTES".into(), "262144".into())],
+        // Small enough that one case is over it, large enough for the rest;
+        // mail memory under a budget the peak is checked against.
+        [("INTAKE_CLAMAV__MAX_STREAM_BYTES".into(), "262144".into())]
+            .into_iter()
+            .chain(memory_budget())
+            .collect(),
     )
     .await;
     let tokens = Tokens {
@@ -451,22 +458,5 @@ async fn every_hostile_shape_ends_in_one_outcome_with_a_reason() {
         !log.contains("dead-letter"),
         "nothing was dead-lettered:\n{log}"
     );
-}
-
-/// Text that does not repeat, so no scanner cache or compression helps.
-fn long_text(bytes: usize) -> Vec<u8> {
-    let mut out = String::new();
-    let mut n: u64 = 1;
-    while out.len() < bytes {
-        n = n
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        out.push_str(&format!("rivi {n:x}\n"));
-    }
-    out.into_bytes()
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    assert_within_memory_budget(&worker);
 }

@@ -7,6 +7,8 @@ mod arrival_order;
 mod full_mix;
 mod hostile;
 mod outbox;
+mod reconcile;
 mod sandbox;
 mod scanner_outage;
+mod sealed;
 mod support;

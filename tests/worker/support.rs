@@ -20,6 +20,45 @@ use uuid::Uuid;
 
 pub const ONE_MIB: u64 = MIB;
 
+/// What a hostile-corpus worker may hold for mail at once, and the largest
+/// mail it takes (the budget must hold three of its size).
+pub const MAIL_MEMORY_BYTES: u64 = 24 * MIB;
+const MAX_MAIL_BYTES: u64 = 8 * MIB;
+/// The process without mail: runtime, clients, pools, other stages (a
+/// debug build measured 35 MiB after the hostile corpus, 74 MiB with the
+/// heavy mails of the sealed test and 115 MiB with no mail budget).
+pub const BASELINE_BYTES: u64 = 70 * MIB;
+
+/// Settings that put the worker's mail memory under the budget above.
+pub fn memory_budget() -> Vec<(String, String)> {
+    vec![
+        (
+            "INTAKE_WORKER__MAIL_MEMORY_BYTES".into(),
+            MAIL_MEMORY_BYTES.to_string(),
+        ),
+        (
+            "INTAKE_WORKER__MAX_MAIL_BYTES".into(),
+            MAX_MAIL_BYTES.to_string(),
+        ),
+    ]
+}
+
+/// The worker's peak resident memory so far, checked against the budget.
+pub fn assert_within_memory_budget(worker: &TestWorker) {
+    let peak = intake_tests::peak_rss_kib(worker.process.pid().expect("running")) * 1024;
+    eprintln!(
+        "worker peak RSS {:.1} MiB (budget {} MiB for mail + {} MiB baseline)",
+        peak as f64 / MIB as f64,
+        MAIL_MEMORY_BYTES / MIB,
+        BASELINE_BYTES / MIB
+    );
+    assert!(peak > 0, "peak RSS is readable");
+    assert!(
+        peak <= MAIL_MEMORY_BYTES + BASELINE_BYTES,
+        "worker peak RSS {peak} bytes is over its budget"
+    );
+}
+
 pub async fn gateway(stack: &Stack) -> TestGateway {
     TestGateway::start(
         stack,
@@ -406,4 +445,22 @@ pub fn attachment_names(supplement: &Supplement) -> Vec<String> {
             out
         }
     }
+}
+
+/// Text that does not repeat, so no scanner cache or compression helps.
+pub fn long_text(bytes: usize) -> Vec<u8> {
+    let mut out = String::new();
+    let mut n: u64 = 1;
+    while out.len() < bytes {
+        n = n
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.push_str(&format!("rivi {n:x}\n"));
+    }
+    out.into_bytes()
+}
+
+pub fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -2,6 +2,7 @@
 //! and checks that every service intake depends on answers.
 
 mod check;
+mod reconcile;
 mod status;
 
 use anyhow::Context;
@@ -30,6 +31,21 @@ enum Command {
         /// accepted has an outcome and every event is published.
         #[arg(long, value_parser = humantime::parse_duration)]
         wait: Option<std::time::Duration>,
+    },
+    /// Remove stored parts that no event can name any more: other attempts
+    /// of a recorded supplement, and parts never recorded once older than
+    /// `--unrecorded-after`.
+    Reconcile {
+        /// The gateway's inbound bucket.
+        #[arg(long, env = "INTAKE_GATEWAY__INBOUND_BUCKET")]
+        bucket: String,
+        /// Keep unrecorded parts this long; must exceed the inbound topics'
+        /// retention, so no event still waiting can name them.
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        unrecorded_after: std::time::Duration,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print a new age key pair for sealing payloads: the public key goes to
     /// the gateway's recipients, the secret key to the worker's key ring.
@@ -86,6 +102,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check => check::run().await?,
         Command::Status { wait } => status::run(wait).await?,
+        Command::Reconcile {
+            bucket,
+            unrecorded_after,
+            dry_run,
+        } => reconcile::run(&bucket, unrecorded_after, dry_run).await?,
         Command::Keygen => {
             use age::secrecy::ExposeSecret;
             let identity = age::x25519::Identity::generate();

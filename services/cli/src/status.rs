@@ -49,7 +49,7 @@ async fn pending(pool: &PgPool) -> anyhow::Result<Pending> {
                 (select count(*) from outbox where sent_at is null),
                 (select count(*) from supplements s
                  where not exists (select 1 from receipts r where r.supplement_id = s.supplement_id))
-                + (select count(*) from receipts where state in ('pending', 'sending'))",
+                + (select count(*) from receipts where state in ('pending', 'sending', 'held'))",
     )
     .fetch_one(pool)
     .await?;

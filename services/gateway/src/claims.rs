@@ -13,11 +13,19 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claimed {
     /// Do the work under this supplement id (new, or taken over).
-    Proceed(Uuid),
+    Proceed(Lease),
     /// Already done: answer with this supplement id and do nothing.
     Replay(Uuid),
     /// Another request is doing it now.
     Busy,
+}
+
+/// The claim a request holds. `claimed_at` fences it: once a retry has
+/// taken the claim over, the earlier attempt can no longer release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub supplement_id: Uuid,
+    pub claimed_at: DateTime<Utc>,
 }
 
 /// When the request arrived, and the application if the channel says.
@@ -25,6 +33,8 @@ pub enum Claimed {
 pub struct Arrival<'a> {
     pub arrived_at: DateTime<Utc>,
     pub application_id: Option<&'a str>,
+    /// An e-mail's envelope sender, as `ingest::envelope_sender` has it.
+    pub sender: Option<&'a str>,
 }
 
 pub async fn claim(
@@ -35,21 +45,25 @@ pub async fn claim(
     stale_after: Duration,
 ) -> Result<Claimed, sqlx::Error> {
     let fresh = Uuid::now_v7();
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into ingest_claims (channel, idempotency_key, supplement_id, state, arrived_at, application_id)
-         values ($1, $2, $3, 'in_progress', $4, $5)
+    let inserted: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+        "insert into ingest_claims (channel, idempotency_key, supplement_id, state, arrived_at, application_id, sender)
+         values ($1, $2, $3, 'in_progress', $4, $5, $6)
          on conflict (channel, idempotency_key) do nothing
-         returning supplement_id",
+         returning supplement_id, claimed_at",
     )
     .bind(channel.as_str())
     .bind(key)
     .bind(fresh)
     .bind(arrival.arrived_at)
     .bind(arrival.application_id)
+    .bind(arrival.sender)
     .fetch_optional(pool)
     .await?;
-    if let Some(id) = inserted {
-        return Ok(Claimed::Proceed(id));
+    if let Some((supplement_id, claimed_at)) = inserted {
+        return Ok(Claimed::Proceed(Lease {
+            supplement_id,
+            claimed_at,
+        }));
     }
     let row: Option<(Uuid, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "select supplement_id, state, claimed_at, now() from ingest_claims
@@ -77,20 +91,24 @@ pub async fn claim(
         ClaimDecision::Busy => Claimed::Busy,
         ClaimDecision::TakeOver { supplement_id } => {
             // Only one of several retries may take over.
-            let taken = sqlx::query(
-                "update ingest_claims set claimed_at = now(), arrived_at = $4
-                 where channel = $1 and idempotency_key = $2 and state = 'in_progress' and claimed_at = $3",
+            let taken: Option<DateTime<Utc>> = sqlx::query_scalar(
+                "update ingest_claims set claimed_at = clock_timestamp(), arrived_at = $4, sender = $5
+                 where channel = $1 and idempotency_key = $2 and state = 'in_progress' and claimed_at = $3
+                 returning claimed_at",
             )
             .bind(channel.as_str())
             .bind(key)
             .bind(claimed_at)
             .bind(arrival.arrived_at)
-            .execute(pool)
+            .bind(arrival.sender)
+            .fetch_optional(pool)
             .await?;
-            if taken.rows_affected() == 1 {
-                Claimed::Proceed(supplement_id)
-            } else {
-                Claimed::Busy
+            match taken {
+                Some(claimed_at) => Claimed::Proceed(Lease {
+                    supplement_id,
+                    claimed_at,
+                }),
+                None => Claimed::Busy,
             }
         }
     })
@@ -108,12 +126,22 @@ pub async fn accept(pool: &PgPool, channel: Channel, key: &str) -> Result<(), sq
     Ok(())
 }
 
-/// Forgets a claim whose request failed, so a corrected retry can proceed.
-pub async fn release(pool: &PgPool, channel: Channel, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from ingest_claims where channel = $1 and idempotency_key = $2 and state = 'in_progress'")
-        .bind(channel.as_str())
-        .bind(key)
-        .execute(pool)
-        .await?;
+/// Forgets a claim whose request failed, so a corrected retry can proceed;
+/// only while this request still holds it (not after a takeover).
+pub async fn release(
+    pool: &PgPool,
+    channel: Channel,
+    key: &str,
+    held: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from ingest_claims
+         where channel = $1 and idempotency_key = $2 and state = 'in_progress' and claimed_at = $3",
+    )
+    .bind(channel.as_str())
+    .bind(key)
+    .bind(held)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Storing a supplement's parts sealed in S3, remembering each key so a
-//! request that fails later can remove everything it stored.
+//! request that fails later can remove everything it stored. Each attempt
+//! writes under its own prefix: a retry that takes over a stalled request
+//! never overwrites or removes parts an earlier attempt's event may name.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -18,6 +20,7 @@ use crate::error::ApiError;
 pub struct Uploads {
     app: App,
     supplement_id: Uuid,
+    attempt: Uuid,
     stored: Vec<String>,
     /// Plaintext bytes stored so far, against the per-message limit.
     pub total: u64,
@@ -28,6 +31,7 @@ impl Uploads {
         Self {
             app,
             supplement_id,
+            attempt: Uuid::now_v7(),
             stored: Vec::new(),
             total: 0,
         }
@@ -45,7 +49,7 @@ impl Uploads {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let key = object_key(self.supplement_id, part);
+        let key = object_key(self.supplement_id, self.attempt, part);
         let bucket = &self.app.config.inbound_bucket;
         let digest = Arc::new(Mutex::new(None));
         let sealed = seal_stream(plaintext, &self.app.recipients, limit, digest.clone());
@@ -74,7 +78,8 @@ impl Uploads {
         })
     }
 
-    /// Removes every part stored by this request.
+    /// Removes every part stored by this attempt; only called when nothing
+    /// naming them can have been published.
     pub async fn discard(self) {
         for key in &self.stored {
             if let Err(error) = self

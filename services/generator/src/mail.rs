@@ -93,3 +93,26 @@ pub fn smime(from: &str, to: &str, subject: &str, der: &[u8], message_id: &str) 
     )
     .into_bytes()
 }
+
+/// A delivery status notification (RFC 3464) as a mail server sends one
+/// when `returned_id` could not be delivered to `recipient`.
+pub fn bounce_report(returned_id: &str, recipient: &str, message_id: &str) -> Vec<u8> {
+    let boundary = "report-boundary";
+    let parts = [
+        "Content-Type: text/plain\r\n\r\nThis is the mail system. Your message could not be delivered.".to_owned(),
+        format!(
+            "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.fi\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        ),
+        format!(
+            "Content-Type: text/rfc822-headers\r\n\r\nFrom: no-reply@agency.example\r\nTo: {recipient}\r\nMessage-ID: {returned_id}\r\nSubject: Receipt\r\n"
+        ),
+    ];
+    let mut out = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.fi>\r\nTo: no-reply@agency.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: {message_id}\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\r\n"
+    );
+    for part in parts {
+        out.push_str(&format!("--{boundary}\r\n{part}\r\n"));
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out.into_bytes()
+}

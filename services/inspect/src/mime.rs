@@ -4,6 +4,7 @@
 //! the worker's memory or stack.
 
 use intake_core::events::{Language, MailSignals};
+use intake_core::receipt::{DeliveryReport, MAX_ENCLOSED_IDS, MAX_RECIPIENTS, RecipientStatus};
 use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +48,8 @@ pub struct Unpacked {
     /// `Authentication-Results` fields, top first (capped in number and
     /// length: they are the sender's bytes until proven otherwise).
     pub auth_results: Vec<String>,
+    /// What a delivery status notification says (empty for other mail).
+    pub delivery: DeliveryReport,
 }
 
 const MAX_AUTH_RESULTS: usize = 16;
@@ -154,7 +157,21 @@ fn walk(
         let raw = part.get_body_raw().map_err(body_error)?;
         let inner =
             mailparse::parse_mail(&raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
+        enclosed_message_id(&inner.headers, out);
         return walk(&inner, depth + 1, limits, count, out);
+    }
+    match mimetype.as_str() {
+        "text/rfc822-headers" => {
+            let raw = part.get_body_raw().map_err(body_error)?;
+            if let Ok((headers, _)) = mailparse::parse_headers(&raw) {
+                enclosed_message_id(&headers, out);
+            }
+        }
+        "message/delivery-status" | "message/global-delivery-status" => {
+            let raw = part.get_body_raw().map_err(body_error)?;
+            delivery_status(&raw, out);
+        }
+        _ => {}
     }
     if filename.is_none() && !is_attachment {
         match mimetype.as_str() {
@@ -180,6 +197,43 @@ fn walk(
         bytes,
     });
     Ok(())
+}
+
+fn enclosed_message_id(headers: &[mailparse::MailHeader<'_>], out: &mut Unpacked) {
+    let ids = &mut out.delivery.enclosed_message_ids;
+    if ids.len() < MAX_ENCLOSED_IDS
+        && let Some(id) = headers.get_first_value("Message-ID")
+    {
+        ids.push(intake_core::decide::cap_bytes(id.trim(), 998).to_owned());
+    }
+}
+
+/// The recipient blocks of an RFC 3464 report: header-like fields in
+/// blocks separated by blank lines, the first about the message itself.
+fn delivery_status(raw: &[u8], out: &mut Unpacked) {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    for block in text.split("\n\n").skip(1) {
+        if out.delivery.recipients.len() >= MAX_RECIPIENTS {
+            break;
+        }
+        let Ok((fields, _)) = mailparse::parse_headers(block.as_bytes()) else {
+            continue;
+        };
+        let field = |name: &str| {
+            fields
+                .get_first_value(name)
+                .map(|v| intake_core::decide::cap_bytes(v.trim(), 1000).to_owned())
+        };
+        let status = RecipientStatus {
+            recipient: field("Final-Recipient").or_else(|| field("Original-Recipient")),
+            action: field("Action"),
+            status: field("Status"),
+            diagnostic: field("Diagnostic-Code"),
+        };
+        if status != RecipientStatus::default() {
+            out.delivery.recipients.push(status);
+        }
+    }
 }
 
 fn push_text(into: &mut String, text: &str) {
@@ -311,6 +365,27 @@ mod tests {
         assert_eq!(out.files[0].filename, "selvitys ÄÖ.pdf");
         assert_eq!(out.files[0].declared_type, "application/pdf");
         assert_eq!(out.files[0].bytes, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn a_delivery_report_says_which_message_failed_for_whom() {
+        let raw = intake_generator::mail::bounce_report(
+            "<receipt.0123@agency.example>",
+            "anna@example.fi",
+            "<dsn.1@mx.example.fi>",
+        );
+        let out = unpack(&raw, LIMITS).expect("parses");
+        let failed = intake_core::receipt::failed_delivery(&out.delivery).expect("a failure");
+        assert_eq!(failed.message_ids, vec!["<receipt.0123@agency.example>"]);
+        assert_eq!(failed.recipients, vec!["anna@example.fi"]);
+        assert!(failed.reason.contains("5.1.1"), "{}", failed.reason);
+    }
+
+    #[test]
+    fn ordinary_mail_reports_no_delivery() {
+        let raw = "From: a@b\r\nContent-Type: text/plain\r\n\r\nAction: failed\r\n";
+        let out = unpack(raw.as_bytes(), LIMITS).expect("parses");
+        assert_eq!(intake_core::receipt::failed_delivery(&out.delivery), None);
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub struct ReceiptsConfig {
     /// Kafka static membership (a stable replica name).
     #[serde(default)]
     pub instance_id: Option<String>,
-    /// Receipts to one e-mail address per `rate_window`; more are suppressed.
+    /// Receipts to one e-mail address per `rate_window`; more are held and
+    /// sent as one combined receipt when the window allows.
     #[serde(default = "default_rate_limit")]
     pub rate_limit: u32,
     #[serde(default = "default_rate_window", with = "humantime_serde")]

@@ -95,6 +95,12 @@ impl Intake {
                             reason,
                             "no receipt will be sent"
                         ),
+                        Stored::Held(reason) => tracing::info!(
+                            receipt_id = %request.receipt_id,
+                            supplement_id = %request.supplement_id,
+                            reason,
+                            "receipt held to be combined with others to the same address"
+                        ),
                         // Counted by tests and worth seeing: redelivery is
                         // normal after a rebalance, a storm of it is not.
                         Stored::AlreadyKnown => tracing::info!(

@@ -103,6 +103,7 @@ impl Receipts {
             templates,
             domain: config.domain.clone(),
             retry: config.retry(),
+            limit: config.rate(),
             lease: config.send_lease,
             concurrency: config.concurrency.max(1),
             poll_interval: config.poll_interval,

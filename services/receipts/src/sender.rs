@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use intake_core::events::ReceiptRecipient;
 use intake_core::receipt::{
-    Attempt, ReceiptState, RetryPolicy, Templates, after_attempt, mask_addresses, render,
+    Attempt, RateLimit, ReceiptState, RetryPolicy, Templates, after_attempt, mask_addresses,
+    render_combined,
 };
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -35,6 +36,8 @@ pub struct Sender {
     pub templates: Templates,
     pub domain: String,
     pub retry: RetryPolicy,
+    /// Held receipts are released, combined, when this allows.
+    pub limit: RateLimit,
     pub lease: Duration,
     pub concurrency: usize,
     pub poll_interval: Duration,
@@ -49,6 +52,13 @@ impl Sender {
     pub async fn run(self: Arc<Self>) {
         let batch_size = i64::try_from(self.concurrency * 2).unwrap_or(16);
         while !self.stopping.load(Ordering::Relaxed) {
+            match store::release_held(&self.pool, self.limit).await {
+                Ok(0) => {}
+                Ok(carriers) => tracing::info!(carriers, "held receipts released, combined"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot release held receipts; trying again")
+                }
+            }
             let batch = match store::claim_due(&self.pool, batch_size, self.lease).await {
                 Ok(batch) => batch,
                 Err(error) => {
@@ -84,7 +94,7 @@ impl Sender {
             );
         }
         let request = &claimed.request;
-        let words = render(request, &self.templates, &self.domain);
+        let words = render_combined(request, &claimed.also, &self.templates, &self.domain);
         let attempt = match &request.recipient {
             ReceiptRecipient::Email { address } => {
                 let envelope = Envelope {

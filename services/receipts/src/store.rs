@@ -1,6 +1,7 @@
 //! The receipts table: one row per supplement, the state machine
-//! pending -> sending -> sent / failed (or suppressed from the start), and
-//! the sender's lease. Every write after the claim is fenced by the attempt
+//! pending -> sending -> sent / failed (or suppressed from the start, or
+//! held over the rate limit and later combined into one carrier receipt),
+//! and the sender's lease. Every write after the claim is fenced by the attempt
 //! number, so a sender that lost its lease cannot overwrite a newer one.
 
 use std::time::Duration;
@@ -38,6 +39,7 @@ impl StoreError {
 pub enum Stored {
     Admitted,
     Suppressed(String),
+    Held(String),
     /// A redelivered request: the receipt already exists.
     AlreadyKnown,
 }
@@ -73,20 +75,27 @@ pub async fn store(
             .await?;
     let (recent,): (i64,) = sqlx::query_as(
         "select count(*) from receipts
-         where recipient_key = $1 and state <> 'suppressed' and created_at > now() - $2::interval",
+         where recipient_key = $1 and admitted_at > now() - $2::interval",
     )
     .bind(&key)
     .bind(interval(limit.window))
     .fetch_one(&mut *tx)
     .await?;
+    let (held,): (i64,) =
+        sqlx::query_as("select count(*) from receipts where recipient_key = $1 and state = 'held'")
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?;
     let history = RecipientHistory {
         listed: listed.map(|(reason,)| reason),
         recent: u32::try_from(recent).unwrap_or(u32::MAX),
+        held: u32::try_from(held).unwrap_or(u32::MAX),
     };
     let admission = intake_core::receipt::admit(request, &history, limit);
     let (state, reason) = match &admission {
         Admission::Send => (ReceiptState::Pending, None),
         Admission::Suppress(why) => (ReceiptState::Suppressed, Some(why.clone())),
+        Admission::Hold(why) => (ReceiptState::Held, Some(why.clone())),
     };
     let recipient = match &request.recipient {
         ReceiptRecipient::Email { address } => address.clone(),
@@ -96,8 +105,10 @@ pub async fn store(
         .unwrap_or_else(|e| unreachable!("a receipt request serialises: {e}"));
     sqlx::query(
         "insert into receipts (receipt_id, supplement_id, reference, channel, recipient,
-                               recipient_key, language, message_id, state, reason, request)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                               recipient_key, language, message_id, state, reason, request,
+                               admitted_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 case when $9 = 'pending' then now() end)",
     )
     .bind(request.receipt_id)
     .bind(request.supplement_id)
@@ -116,7 +127,108 @@ pub async fn store(
     Ok(match admission {
         Admission::Send => Stored::Admitted,
         Admission::Suppress(why) => Stored::Suppressed(why),
+        Admission::Hold(why) => Stored::Held(why),
     })
+}
+
+/// The most references one combined receipt lists; more wait for the next.
+const MAX_COMBINED: i64 = 100;
+
+/// Releases held receipts where the rate limit now allows one more mail:
+/// the oldest held one becomes a pending carrier, and the others held for
+/// the same address are combined into it. Returns how many carriers.
+pub async fn release_held(pool: &PgPool, limit: RateLimit) -> Result<u64, StoreError> {
+    // Oldest held first, a bounded number per round: no address can keep
+    // the others waiting, and one round stays short.
+    let keys: Vec<(String,)> = sqlx::query_as(
+        "select recipient_key from receipts where state = 'held'
+         group by recipient_key order by min(created_at) limit 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut carriers = 0;
+    for (key,) in keys {
+        let mut tx = pool.begin().await?;
+        // The same lock `store` counts under: no admission in between.
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7411))")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        // Listed while held, or receipts turned off: nothing is sent.
+        let listed: Option<(String,)> =
+            sqlx::query_as("select reason from receipt_suppressions where address = $1")
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let stop = match listed {
+            Some((reason,)) => Some(format!("on the suppression list ({reason})")),
+            None if limit.per_window == 0 => {
+                Some("e-mail receipts turned off (rate limit 0)".into())
+            }
+            None => None,
+        };
+        if let Some(reason) = stop {
+            sqlx::query(
+                "update receipts set state = 'suppressed', reason = $2, updated_at = now()
+                 where recipient_key = $1 and state = 'held'",
+            )
+            .bind(&key)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            continue;
+        }
+        let (recent,): (i64,) = sqlx::query_as(
+            "select count(*) from receipts
+             where recipient_key = $1 and admitted_at > now() - $2::interval",
+        )
+        .bind(&key)
+        .bind(interval(limit.window))
+        .fetch_one(&mut *tx)
+        .await?;
+        if !intake_core::receipt::within_rate(
+            u32::try_from(recent).unwrap_or(u32::MAX),
+            limit.per_window,
+        ) {
+            continue;
+        }
+        let held: Vec<(Uuid,)> = sqlx::query_as(
+            "select receipt_id from receipts where recipient_key = $1 and state = 'held'
+             order by created_at, receipt_id limit $2",
+        )
+        .bind(&key)
+        .bind(MAX_COMBINED + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(((carrier,), others)) = held.split_first() else {
+            continue;
+        };
+        let others: Vec<Uuid> = others.iter().map(|(id,)| *id).collect();
+        sqlx::query(
+            "update receipts set state = 'pending', admitted_at = now(), next_attempt_at = now(),
+                 reason = case when $2 then null else 'combined with ' || $3 || ' held receipts' end,
+                 updated_at = now()
+             where receipt_id = $1",
+        )
+        .bind(carrier)
+        .bind(others.is_empty())
+        .bind(others.len().to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "update receipts set state = 'combined', combined_into = $2,
+                 reason = 'answered by a combined receipt', updated_at = now()
+             where receipt_id = any($1)",
+        )
+        .bind(&others)
+        .bind(carrier)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        carriers += 1;
+    }
+    Ok(carriers)
 }
 
 /// A receipt this sender holds the lease for.
@@ -126,6 +238,8 @@ pub struct Claimed {
     /// The fencing token: this claim's attempt number.
     pub attempt: i32,
     pub created_at: DateTime<Utc>,
+    /// The held receipts this one answers too, oldest first.
+    pub also: Vec<ReceiptRequested>,
     /// The previous attempt was still `sending` when its lease ran out: its
     /// sender died mid-send, and may or may not have delivered.
     pub interrupted: bool,
@@ -138,7 +252,15 @@ pub async fn claim_due(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let rows: Vec<(serde_json::Value, i32, DateTime<Utc>, bool, Uuid)> = sqlx::query_as(
+    type Row = (
+        serde_json::Value,
+        i32,
+        DateTime<Utc>,
+        bool,
+        Uuid,
+        Vec<serde_json::Value>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "with due as (
              select receipt_id, state = 'sending' as interrupted from receipts
              where state in ('pending', 'sending') and next_attempt_at <= now()
@@ -150,18 +272,25 @@ pub async fn claim_due(
          set state = 'sending', attempts = r.attempts + 1,
              next_attempt_at = now() + $2::interval, updated_at = now()
          from due where r.receipt_id = due.receipt_id
-         returning r.request, r.attempts, r.created_at, due.interrupted, r.receipt_id",
+         returning r.request, r.attempts, r.created_at, due.interrupted, r.receipt_id,
+             array(select c.request from receipts c where c.combined_into = r.receipt_id
+                   order by c.created_at, c.receipt_id)",
     )
     .bind(limit)
     .bind(interval(lease))
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(request, attempt, created_at, interrupted, id)| {
+        .map(|(request, attempt, created_at, interrupted, id, also)| {
             Ok(Claimed {
                 request: serde_json::from_value(request).map_err(|e| StoreError::Request(id, e))?,
                 attempt,
                 created_at,
+                also: also
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StoreError::Request(id, e))?,
                 interrupted,
             })
         })

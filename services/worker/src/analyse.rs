@@ -17,7 +17,8 @@ use intake_core::events::{
     ReceiptRecipient, RefusalReason, SecuremailReceived, Transport,
 };
 use intake_core::ids::{CustomerNumber, RequestId};
-use intake_core::receipt::dmarc_result;
+use intake_core::ingest::MAX_ADDRESS_BYTES;
+use intake_core::receipt::{FailedDelivery, dmarc_result, failed_delivery};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -79,6 +80,9 @@ pub struct FileResult {
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub supplement_id: Uuid,
+    /// The gateway attempt whose stored parts the event named: its parts
+    /// are kept, other attempts' are orphans.
+    pub inbound_attempt: Option<Uuid>,
     pub channel: Channel,
     pub transport: Option<Transport>,
     /// The e-mail address it came from (envelope sender, else From).
@@ -99,6 +103,8 @@ pub struct Analysis {
     pub recipient: ReceiptRecipient,
     pub identifiers: Identifiers,
     pub explicit: Explicit,
+    /// A bounce of one of our receipts: which, for whom, and why.
+    pub bounce: Option<FailedDelivery>,
 }
 
 impl Analysis {
@@ -108,11 +114,11 @@ impl Analysis {
     pub fn unread(inbound: &Inbound) -> Self {
         match inbound {
             Inbound::Securemail(event) => {
-                let sender = Some(clean_text(&event.sender, MAX_ADDRESS_BYTES).to_lowercase())
-                    .filter(|s| !s.is_empty());
+                let sender = intake_core::ingest::envelope_sender(&event.sender);
                 let address = sender.clone().unwrap_or_default();
                 Analysis {
                     supplement_id: event.supplement_id,
+                    inbound_attempt: inbound_attempt(&event.message),
                     channel: Channel::Securemail,
                     transport: Some(event.transport),
                     sender: sender.clone(),
@@ -138,10 +144,12 @@ impl Analysis {
                     },
                     identifiers: Identifiers::default(),
                     explicit: Explicit::Sender { address },
+                    bounce: None,
                 }
             }
             Inbound::EnterFinland(event) => Analysis {
                 supplement_id: event.supplement_id,
+                inbound_attempt: inbound_attempt(&event.message_text),
                 channel: Channel::EnterFinland,
                 transport: None,
                 sender: None,
@@ -163,6 +171,7 @@ impl Analysis {
                     application_id: event.application_id.clone(),
                     customer_number: event.customer_number.clone(),
                 },
+                bounce: None,
             },
         }
     }
@@ -255,7 +264,7 @@ impl Analyser {
             .await
         {
             Ok(opened) => opened,
-            Err(ContentError::Sealed(_)) => {
+            Err(e) if e.is_unopenable() => {
                 analysis.whole = Some(QuarantineReason::Undecryptable);
                 return Ok(analysis);
             }
@@ -309,6 +318,7 @@ impl Analyser {
             address: if forged { String::new() } else { from },
         };
         analysis.language = mail.language;
+        analysis.bounce = failed_delivery(&mail.delivery);
         if let Some(signals) = analysis.mail.as_mut() {
             let empty = signals.empty_return_path;
             *signals = mail.signals.clone();
@@ -409,7 +419,7 @@ impl Analyser {
             .await
         {
             Ok(opened) => opened,
-            Err(ContentError::Sealed(_)) => {
+            Err(e) if e.is_unopenable() => {
                 analysis.whole = Some(QuarantineReason::Undecryptable);
                 return Ok(analysis);
             }
@@ -430,7 +440,7 @@ impl Analyser {
                 .await
             {
                 Ok((_, plain)) => plain,
-                Err(ContentError::Sealed(_)) => {
+                Err(e) if e.is_unopenable() => {
                     analysis.whole = Some(QuarantineReason::Undecryptable);
                     return Ok(analysis);
                 }
@@ -576,8 +586,6 @@ impl Analyser {
 
 /// Header values kept in rows and events: RFC 5322's line limit.
 const MAX_HEADER_BYTES: usize = 998;
-/// RFC 5321's longest path.
-const MAX_ADDRESS_BYTES: usize = 320;
 
 /// The name kept for a file: cleaned of what PostgreSQL refuses and what
 /// hides an extension, capped; a file without one is named by position.
@@ -607,7 +615,12 @@ fn sanitise_signals(signals: &mut MailSignals) {
 
 /// Where the worker stores what it extracts from a supplement.
 pub fn object_key(supplement_id: Uuid, part: &str) -> String {
-    intake_core::ingest::object_key(supplement_id, part)
+    intake_core::ingest::derived_key(supplement_id, part)
+}
+
+/// The gateway attempt whose parts an inbound event names.
+fn inbound_attempt(object: &ObjectRef) -> Option<Uuid> {
+    intake_core::ingest::attempt_of(&object.key).map(|(_, attempt)| attempt)
 }
 
 fn quarantine_key(supplement_id: Uuid, ordinal: u32) -> String {

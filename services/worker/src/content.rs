@@ -39,7 +39,21 @@ impl ContentError {
     pub fn is_transient(&self) -> bool {
         match self {
             ContentError::Store(_) => true,
-            ContentError::Read(e) => e.kind() != io::ErrorKind::InvalidData,
+            ContentError::Read(_) => !self.is_unopenable(),
+            _ => false,
+        }
+    }
+
+    /// The stored bytes can never be opened: sealed with none of our keys,
+    /// tampered with or cut short (age authenticates every chunk and the
+    /// end), or not what the event says. Kept apart, never retried.
+    pub fn is_unopenable(&self) -> bool {
+        match self {
+            ContentError::Sealed(_) | ContentError::Mismatch(_) => true,
+            ContentError::Read(e) => matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ),
             _ => false,
         }
     }
@@ -159,7 +173,8 @@ impl Content {
             .await
             .map_err(|_| ContentError::Read(io::Error::other("decryption task ended early")))?
             .map_err(|e| match e {
-                // The bytes did not come from S3 whole: worth another try.
+                // An I/O error under the header: S3's own errors are
+                // retried (`is_transient`), a header cut short is not.
                 KeyError::Corrupt(age::DecryptError::Io(io)) => ContentError::Read(io),
                 other => ContentError::Sealed(other),
             })?;

@@ -69,7 +69,13 @@ impl Sequencer {
             .map(|r| r.analysis.arrived_at)
             .max()
             .unwrap_or_else(Utc::now);
-        let blockers = store::blockers(&self.pipeline.pool, until, self.claim_stale_after).await?;
+        let blockers = store::blockers(
+            &self.pipeline.pool,
+            until,
+            self.claim_stale_after,
+            self.pipeline.non_party,
+        )
+        .await?;
         let held: Vec<Held> = waiting
             .iter()
             .filter_map(|r| match &r.disposition {

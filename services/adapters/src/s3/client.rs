@@ -67,6 +67,14 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    /// When it was written, if the server said.
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Size and hash of what has been read so far.
 #[derive(Default)]
 struct Tally {
@@ -318,7 +326,17 @@ impl ObjectStore {
 
     /// Keys under `prefix`, all pages.
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, S3Error> {
-        let mut keys = Vec::new();
+        Ok(self
+            .list_objects(bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect())
+    }
+
+    /// Objects under `prefix` with when each was written, all pages.
+    pub async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<Listed>, S3Error> {
+        let mut objects = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
@@ -328,13 +346,16 @@ impl ObjectStore {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| S3Error::request("ListObjectsV2", bucket, prefix, e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            objects.extend(page.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_owned(),
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                })
+            }));
         }
-        Ok(keys)
+        Ok(objects)
     }
 
     /// Copies an object by streaming it through this process (one part in

@@ -4,5 +4,5 @@
 mod client;
 mod config;
 
-pub use client::{ObjectStore, S3Error, Stored};
+pub use client::{Listed, ObjectStore, S3Error, Stored};
 pub use config::S3Config;

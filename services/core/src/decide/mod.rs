@@ -24,4 +24,4 @@ pub use fingerprint::{Fingerprints, fingerprints, normalise_text};
 pub use identifiers::{Identifiers, extract_identifiers};
 pub use matching::{Candidate, Decision, Explicit, NonPartyPolicy, match_supplement};
 pub use offsets::OffsetTracker;
-pub use release::{Blocker, Held, Release, release};
+pub use release::{Blocker, Held, Release, Scope, release};

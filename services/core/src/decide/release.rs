@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use super::NonPartyPolicy;
 use crate::ids::ApplicationId;
 
 /// A supplement ready to be numbered, waiting for its turn.
@@ -28,9 +29,46 @@ pub struct Held {
 pub struct Blocker {
     pub supplement_id: Uuid,
     pub arrived_at: DateTime<Utc>,
-    /// `None` until known (an e-mail not yet read): it may belong to any
-    /// application, so it holds every later one.
-    pub application_id: Option<ApplicationId>,
+    /// The applications it may still be routed to.
+    pub scope: Scope,
+}
+
+/// Where an unfinished supplement may end up, as far as is known before
+/// it is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Anywhere (an e-mail whose ids are unknown until it is read).
+    Any,
+    /// Only one of these applications (possibly none).
+    Only(Vec<ApplicationId>),
+}
+
+impl Scope {
+    /// From what the arrival record says: the application the channel or
+    /// the matcher named; else, when only mail from a party to an
+    /// application can be routed to it, the applications its sender is a
+    /// party to (`sender_parties`, `None` when the sender is unknown).
+    /// The sender is known from the envelope before a byte of the message
+    /// is read, so a slow hostile e-mail holds only its sender's own
+    /// applications, never everyone's.
+    pub fn of(
+        application: Option<ApplicationId>,
+        sender_parties: Option<Vec<ApplicationId>>,
+        non_party: NonPartyPolicy,
+    ) -> Scope {
+        match (application, sender_parties, non_party) {
+            (Some(application), _, _) => Scope::Only(vec![application]),
+            (None, Some(parties), NonPartyPolicy::Triage) => Scope::Only(parties),
+            _ => Scope::Any,
+        }
+    }
+
+    fn includes(&self, application: &ApplicationId) -> bool {
+        match self {
+            Scope::Any => true,
+            Scope::Only(applications) => applications.contains(application),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +98,7 @@ pub fn release(
             b.supplement_id != h.supplement_id
                 && !released.contains(&b.supplement_id)
                 && before(b.arrived_at, b.supplement_id)
-                && b.application_id
-                    .as_ref()
-                    .is_none_or(|a| a == &h.application_id)
+                && b.scope.includes(&h.application_id)
         });
         let blocked_by_held = order[..position].iter().any(|&j| {
             held[j].application_id == h.application_id && !released.contains(&held[j].supplement_id)
@@ -109,7 +145,10 @@ mod tests {
         Blocker {
             supplement_id: Uuid::from_u128(id),
             arrived_at: at(arrived),
-            application_id: application.map(app),
+            scope: match application {
+                Some(a) => Scope::Only(vec![app(a)]),
+                None => Scope::Any,
+            },
         }
     }
 
@@ -117,7 +156,7 @@ mod tests {
         Blocker {
             supplement_id: h.supplement_id,
             arrived_at: h.arrived_at,
-            application_id: Some(h.application_id.clone()),
+            scope: Scope::Only(vec![h.application_id.clone()]),
         }
     }
 
@@ -153,6 +192,44 @@ mod tests {
     fn an_unread_earlier_email_holds_every_application() {
         let h = [held(2, 1, 5)];
         assert_eq!(release(&h, &[blocker(1, None, 4)], at(101), LIMIT), vec![]);
+    }
+
+    #[test]
+    fn an_unread_email_holds_only_its_senders_applications() {
+        let h = [held(2, 1, 5), held(3, 2, 5)];
+        let sender = Scope::of(None, Some(vec![app(2)]), NonPartyPolicy::Triage);
+        let blockers = [Blocker {
+            scope: sender,
+            ..blocker(1, None, 4)
+        }];
+        assert_eq!(
+            release(&h, &blockers, at(101), LIMIT),
+            vec![(0, Release::InOrder)],
+            "application 1 goes on; application 2 waits for the earlier mail"
+        );
+    }
+
+    #[test]
+    fn scope_narrows_only_where_the_policy_allows() {
+        let parties = Some(vec![app(1), app(2)]);
+        assert_eq!(
+            Scope::of(None, parties.clone(), NonPartyPolicy::Triage),
+            Scope::Only(vec![app(1), app(2)])
+        );
+        // Routed with a flag, mail from anyone may go to any application.
+        assert_eq!(Scope::of(None, parties, NonPartyPolicy::Route), Scope::Any);
+        assert_eq!(Scope::of(None, None, NonPartyPolicy::Triage), Scope::Any);
+        // A sender who is nobody's party can only reach triage.
+        assert_eq!(
+            Scope::of(None, Some(vec![]), NonPartyPolicy::Triage),
+            Scope::Only(vec![])
+        );
+        for policy in [NonPartyPolicy::Triage, NonPartyPolicy::Route] {
+            assert_eq!(
+                Scope::of(Some(app(3)), Some(vec![app(1)]), policy),
+                Scope::Only(vec![app(3)])
+            );
+        }
     }
 
     #[test]
@@ -227,7 +304,7 @@ mod tests {
                 let me = &h[*i];
                 for b in &blockers {
                     let earlier = (b.arrived_at, b.supplement_id) < (me.arrived_at, me.supplement_id);
-                    let same = b.application_id.as_ref().is_none_or(|a| a == &me.application_id);
+                    let same = b.scope.includes(&me.application_id);
                     if earlier && same {
                         prop_assert!(released.contains(&b.supplement_id));
                     }

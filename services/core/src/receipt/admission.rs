@@ -1,6 +1,7 @@
 //! Whether a receipt request becomes a receipt to send or a suppressed
 //! record, decided once, when the request is first stored: loop rules,
-//! the suppression list, then the per-sender rate limit. Enter Finland
+//! the suppression list, then the per-sender rate limit (which holds a
+//! receipt to be combined with others, never drops it). Enter Finland
 //! notifications go to an authenticated applicant's own e-service inbox,
 //! so only e-mail is limited and listed.
 
@@ -15,6 +16,8 @@ pub struct RecipientHistory {
     pub listed: Option<String>,
     /// Receipts admitted for sending to this address within the window.
     pub recent: u32,
+    /// Receipts held for this address, waiting to be combined.
+    pub held: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +30,9 @@ pub struct RateLimit {
 pub enum Admission {
     Send,
     Suppress(String),
+    /// Over the rate limit: held, and sent combined with the others held
+    /// for the address once the limit allows one more mail.
+    Hold(String),
 }
 
 /// The address receipts to `recipient` are counted and listed under.
@@ -52,9 +58,19 @@ pub fn admit(
     if let Some(reason) = &history.listed {
         return Admission::Suppress(format!("on the suppression list ({reason})"));
     }
-    if !super::within_rate(history.recent, limit.per_window) {
+    // A limit of zero turns e-mail receipts off: nothing could ever be
+    // released, so nothing is held.
+    if limit.per_window == 0 {
         return Admission::Suppress(format!(
-            "rate limit: {} receipts to this address within {}",
+            "rate limit: 0 receipts to this address within {}",
+            humanize(limit.window)
+        ));
+    }
+    // Behind receipts already held, never ahead of them: a steady sender at
+    // the limit must not starve what is held.
+    if history.held > 0 || !super::within_rate(history.recent, limit.per_window) {
+        return Admission::Hold(format!(
+            "rate limit: {} receipts to this address within {}; held to be combined",
             limit.per_window,
             humanize(limit.window)
         ));
@@ -121,7 +137,21 @@ mod tests {
         RecipientHistory {
             listed: None,
             recent: n,
+            held: 0,
         }
+    }
+
+    #[test]
+    fn a_new_receipt_waits_behind_those_already_held() {
+        let request = mail("anna@example.org", MailSignals::default());
+        let history = RecipientHistory {
+            held: 1,
+            ..recent(0)
+        };
+        assert!(matches!(
+            admit(&request, &history, LIMIT),
+            Admission::Hold(_)
+        ));
     }
 
     #[test]
@@ -129,10 +159,13 @@ mod tests {
         let request = mail("Anna@Example.org", MailSignals::default());
         assert_eq!(admit(&request, &recent(0), LIMIT), Admission::Send);
         assert_eq!(admit(&request, &recent(9), LIMIT), Admission::Send);
-        let Admission::Suppress(why) = admit(&request, &recent(10), LIMIT) else {
-            panic!("the eleventh within the hour must be suppressed");
+        let Admission::Hold(why) = admit(&request, &recent(10), LIMIT) else {
+            panic!("the eleventh within the hour must be held, not dropped");
         };
-        assert_eq!(why, "rate limit: 10 receipts to this address within 1 h");
+        assert_eq!(
+            why,
+            "rate limit: 10 receipts to this address within 1 h; held to be combined"
+        );
     }
 
     #[test]
@@ -144,6 +177,7 @@ mod tests {
         let history = RecipientHistory {
             listed: Some("complaint".into()),
             recent: 99,
+            held: 5,
         };
         assert_eq!(
             admit(&mail("a@example.org", auto), &history, LIMIT),
@@ -156,6 +190,7 @@ mod tests {
         let history = RecipientHistory {
             listed: Some("asked not to be mailed".into()),
             recent: 0,
+            held: 0,
         };
         assert_eq!(
             admit(
@@ -172,6 +207,7 @@ mod tests {
         let history = RecipientHistory {
             listed: Some("x".into()),
             recent: 1000,
+            held: 1000,
         };
         assert_eq!(admit(&e_service(), &history, LIMIT), Admission::Send);
     }

@@ -3,6 +3,9 @@
 //! the SMTP transaction starts, so a receipt found in `sending` after a
 //! crash may have gone out: it is resent with the same Message-ID, never
 //! with a new one, so the applicant's mail system can tell the copy.
+//! Over the per-address rate limit a receipt is `held`, then `combined`
+//! into the one receipt that carries every held reference once the limit
+//! allows another mail: an applicant is never left without an answer.
 
 use std::time::Duration;
 
@@ -13,6 +16,10 @@ pub enum ReceiptState {
     Sent,
     Failed,
     Suppressed,
+    /// Over the rate limit; waits to be combined into one receipt.
+    Held,
+    /// Sent as part of another receipt (`combined_into`).
+    Combined,
 }
 
 impl ReceiptState {
@@ -23,6 +30,8 @@ impl ReceiptState {
             ReceiptState::Sent => "sent",
             ReceiptState::Failed => "failed",
             ReceiptState::Suppressed => "suppressed",
+            ReceiptState::Held => "held",
+            ReceiptState::Combined => "combined",
         }
     }
 }

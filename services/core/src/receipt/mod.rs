@@ -3,6 +3,7 @@
 //! is shown, and the Message-ID that makes a resend recognisable.
 
 mod admission;
+mod bounce;
 mod delivery;
 mod loops;
 mod render;
@@ -11,7 +12,11 @@ mod render_tests;
 mod shown;
 
 pub use admission::{Admission, RateLimit, RecipientHistory, admit, recipient_key};
+pub use bounce::{
+    DeliveryReport, FailedDelivery, MAX_ENCLOSED_IDS, MAX_RECIPIENTS, RecipientStatus,
+    failed_delivery,
+};
 pub use delivery::{Attempt, Next, ReceiptState, RetryPolicy, after_attempt, within_rate};
 pub use loops::{NoReceipt, dmarc_result, no_receipt};
-pub use render::{PerReason, Rendered, Template, Templates, render};
+pub use render::{PerReason, Rendered, Template, Templates, render, render_combined};
 pub use shown::{mask_addresses, mask_application_id, receipt_message_id};

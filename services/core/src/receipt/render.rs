@@ -95,6 +95,8 @@ pub struct Template {
     pub joined: String,
     pub not_joined: String,
     pub message_refused: String,
+    /// Other supplements answered by this one receipt (over the rate limit).
+    pub also_received: String,
     pub files: String,
     pub accepted: String,
     pub refused: String,
@@ -140,6 +142,19 @@ pub struct Rendered {
 /// `domain` is the agency's own mail domain, named as the only source of
 /// genuine messages.
 pub fn render(request: &ReceiptRequested, templates: &Templates, domain: &str) -> Rendered {
+    render_combined(request, &[], templates, domain)
+}
+
+/// A receipt that also answers other supplements from the same address,
+/// held over the rate limit: each of `also` gets its own reference and
+/// what became of it (received, refused, each file), as its own receipt
+/// would have said.
+pub fn render_combined(
+    request: &ReceiptRequested,
+    also: &[ReceiptRequested],
+    templates: &Templates,
+    domain: &str,
+) -> Rendered {
     let languages: Vec<&Template> = match request.language {
         Some(Language::Fi) => vec![&templates.fi],
         Some(Language::Sv) => vec![&templates.sv],
@@ -153,7 +168,7 @@ pub fn render(request: &ReceiptRequested, templates: &Templates, domain: &str) -
         .join(" / ");
     let text = languages
         .iter()
-        .map(|t| body(request, t, domain))
+        .map(|t| body(request, also, t, domain))
         .collect::<Vec<_>>()
         .join("\n\n----------------------------------------\n\n");
     Rendered { subject, text }
@@ -171,21 +186,51 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
         })
 }
 
-fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
+fn body(
+    request: &ReceiptRequested,
+    also: &[ReceiptRequested],
+    t: &Template,
+    domain: &str,
+) -> String {
+    let mut lines = vec![t.greeting.clone(), String::new()];
+    outcome(request, t, &mut lines);
+    if !also.is_empty() {
+        let references: Vec<&str> = also.iter().map(|r| r.reference.as_str()).collect();
+        lines.push(String::new());
+        lines.push(fill(
+            &t.also_received,
+            &[("references", &references.join(", "))],
+        ));
+        for other in also {
+            lines.push(String::new());
+            lines.push(fill(&t.reference, &[("reference", &other.reference)]));
+            outcome(other, t, &mut lines);
+        }
+    }
+    lines.push(String::new());
+    lines.push(fill(&t.reference, &[("reference", &request.reference)]));
+    lines.push(String::new());
+    lines.push(fill(&t.genuine, &[("domain", domain)]));
+    lines.push(String::new());
+    lines.push(t.closing.clone());
+    lines.join("\n")
+}
+
+/// When and how one supplement arrived and what became of it.
+fn outcome(request: &ReceiptRequested, t: &Template, lines: &mut Vec<String>) {
     let channel = match (request.channel, request.transport) {
         (Channel::EnterFinland, _) => &t.enter_finland,
         (Channel::Securemail, Some(Transport::Email)) => &t.email,
         (Channel::Securemail, _) => &t.securemail,
     };
     let received_at = local_time(request.arrived_at, &t.time_format);
-    let mut lines = vec![t.greeting.clone(), String::new()];
     match &request.outcome {
         ReceiptOutcome::Received => {
             lines.push(fill(
                 &t.received,
                 &[("received_at", &received_at), ("channel", channel)],
             ));
-            received(request, t, &mut lines);
+            received(request, t, lines);
         }
         // A resend is not processed: nothing was added or received anew.
         ReceiptOutcome::AlreadyReceived(original) => lines.push(fill(
@@ -199,13 +244,6 @@ fn body(request: &ReceiptRequested, t: &Template, domain: &str) -> String {
             ],
         )),
     }
-    lines.push(String::new());
-    lines.push(fill(&t.reference, &[("reference", &request.reference)]));
-    lines.push(String::new());
-    lines.push(fill(&t.genuine, &[("domain", domain)]));
-    lines.push(String::new());
-    lines.push(t.closing.clone());
-    lines.join("\n")
 }
 
 /// Where a first arrival went and what became of each file.

@@ -249,3 +249,37 @@ fn a_refused_message_says_so_without_listing_files() {
         r.text
     );
 }
+
+#[test]
+fn a_combined_receipt_says_what_became_of_each_supplement_it_answers() {
+    let t = templates();
+    for language in [Language::Fi, Language::Sv, Language::En] {
+        let mut refused = request(Some(language), ReceiptOutcome::Received);
+        refused.reference = "R-AAAAA-BBBBB".into();
+        refused.message_refused = Some(RefusalReason::Infected);
+        let mut other = request(Some(language), ReceiptOutcome::Received);
+        other.reference = "R-CCCCC-DDDDD".into();
+        let req = request(Some(language), ReceiptOutcome::Received);
+        let also = [refused.clone(), other];
+        let r = super::render::render_combined(&req, &also, &t, "agency.example");
+        assert!(
+            r.text.contains("R-AAAAA-BBBBB, R-CCCCC-DDDDD"),
+            "{language:?}: {}",
+            r.text
+        );
+        assert!(r.text.contains("R-7Q2MK-8TD4W"), "its own reference too");
+        assert!(!r.text.contains('{'), "every placeholder filled");
+        let tmpl = match language {
+            Language::Fi => &t.fi,
+            Language::Sv => &t.sv,
+            Language::En => &t.en,
+        };
+        assert!(
+            r.text.contains(tmpl.reasons_text(RefusalReason::Infected)),
+            "the refused one says it was refused: {}",
+            r.text
+        );
+        let alone = render(&req, &t, "agency.example");
+        assert!(!alone.text.contains("R-AAAAA-BBBBB"));
+    }
+}

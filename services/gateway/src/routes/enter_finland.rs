@@ -62,19 +62,21 @@ pub async fn receive(
     let submission = parse_submission(&read_metadata(first).await?).map_err(ApiError::Invalid)?;
 
     let key = idempotency_key(&headers)?.unwrap_or_else(|| submission.submission_id.clone());
-    let supplement_id = match begin(
+    let lease = match begin(
         &app,
         Channel::EnterFinland,
         &key,
         arrived_at,
         Some(submission.application_id.as_str()),
+        None,
     )
     .await?
     {
-        Claimed::Proceed(id) => id,
+        Claimed::Proceed(lease) => lease,
         Claimed::Replay(id) => return Ok(accepted(id, true)),
         Claimed::Busy => return Err(ApiError::Busy),
     };
+    let supplement_id = lease.supplement_id;
 
     let mut uploads = Uploads::new(app.clone(), supplement_id);
     let built = async {
@@ -147,7 +149,7 @@ pub async fn receive(
     finish(
         &app,
         Channel::EnterFinland,
-        Some(&key),
+        Some((&key, lease.claimed_at)),
         &topics::ENTER_FINLAND,
         supplement_id,
         uploads,

@@ -59,10 +59,12 @@ pub async fn begin(
     key: &str,
     arrived_at: DateTime<Utc>,
     application_id: Option<&str>,
+    sender: Option<&str>,
 ) -> Result<Claimed, ApiError> {
     let arrival = claims::Arrival {
         arrived_at,
         application_id,
+        sender,
     };
     claims::claim(
         &app.pool,
@@ -85,7 +87,7 @@ const PUBLISH_ATTEMPTS: u32 = 3;
 pub async fn finish<T: EventData>(
     app: &App,
     channel: Channel,
-    key: Option<&str>,
+    claim: Option<(&str, DateTime<Utc>)>,
     topic: &TopicSpec,
     supplement_id: Uuid,
     uploads: Uploads,
@@ -130,7 +132,7 @@ pub async fn finish<T: EventData>(
     };
     match published {
         Ok(()) => {
-            if let Some(key) = key {
+            if let Some((key, _)) = claim {
                 // If this fails the event is out but the claim stays open; a
                 // retry takes over later and produces the same event id.
                 if let Err(error) = claims::accept(&app.pool, channel, key).await {
@@ -147,8 +149,8 @@ pub async fn finish<T: EventData>(
             // The key first, so a corrected retry is not told "in progress"
             // while the parts are being removed; a retry gets a fresh
             // supplement id, so it never touches the keys removed here.
-            if let Some(key) = key
-                && let Err(release) = claims::release(&app.pool, channel, key).await
+            if let Some((key, held)) = claim
+                && let Err(release) = claims::release(&app.pool, channel, key, held).await
             {
                 tracing::warn!(
                     error = format!("{release:#}"),

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::{Stream, StreamExt, stream};
 use intake_core::events::{Channel, SecuremailReceived, Transport};
-use intake_core::ingest::{MAX_HEAD_BYTES, head_end, mail_key, parse_mail_head};
+use intake_core::ingest::{MAX_HEAD_BYTES, envelope_sender, head_end, mail_key, parse_mail_head};
 use intake_core::topics;
 
 use super::{accepted, begin, finish, idempotency_key};
@@ -117,11 +117,23 @@ pub async fn receive(
                 .map(|id| mail_key(&envelope.sender, id, &head[..head_len]))
         })
         .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::now_v7()));
-    let supplement_id = match begin(&app, Channel::Securemail, &key, arrived_at, None).await? {
-        Claimed::Proceed(id) => id,
+    // Empty for a bounce: the worker then knows it can reach no queue.
+    let sender = envelope_sender(&envelope.sender).unwrap_or_default();
+    let lease = match begin(
+        &app,
+        Channel::Securemail,
+        &key,
+        arrived_at,
+        None,
+        Some(&sender),
+    )
+    .await?
+    {
+        Claimed::Proceed(lease) => lease,
         Claimed::Replay(id) => return Ok(accepted(id, true)),
         Claimed::Busy => return Err(ApiError::Busy),
     };
+    let supplement_id = lease.supplement_id;
 
     let mut uploads = Uploads::new(app.clone(), supplement_id);
     let whole = stream::iter([Ok::<_, axum::Error>(head)]).chain(body);
@@ -141,7 +153,7 @@ pub async fn receive(
     finish(
         &app,
         Channel::Securemail,
-        Some(&key),
+        Some((&key, lease.claimed_at)),
         &topics::SECUREMAIL,
         supplement_id,
         uploads,

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use intake_core::decide::Blocker;
+use intake_core::decide::{Blocker, NonPartyPolicy, Scope};
 use intake_core::ids::ApplicationId;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -35,17 +35,26 @@ pub async fn mark_finished(pool: &PgPool, supplement_id: Uuid) -> Result<(), sql
     Ok(())
 }
 
-/// Unfinished arrivals before `until`; abandoned gateway requests (older
-/// than `stale_after` and never accepted) do not count.
+/// Unfinished arrivals before `until`, each with where it may still be
+/// routed; abandoned gateway requests (older than `stale_after` and never
+/// accepted) do not count.
 pub async fn blockers(
     pool: &PgPool,
     until: DateTime<Utc>,
     stale_after: Duration,
+    non_party: NonPartyPolicy,
 ) -> Result<Vec<Blocker>, sqlx::Error> {
-    let rows: Vec<(Uuid, DateTime<Utc>, Option<String>)> = sqlx::query_as(
-        "select supplement_id, arrived_at, application_id from ingest_claims
-         where finished_at is null and arrived_at <= $1
-           and (state = 'accepted' or claimed_at > now() - $2::interval)",
+    /// Supplement, arrival, application, applications its sender is a party to.
+    type Row = (Uuid, DateTime<Utc>, Option<String>, Option<Vec<String>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select c.supplement_id, c.arrived_at, c.application_id,
+                case when c.sender is not null and c.application_id is null then
+                    array(select a.application_id from applications a
+                          where a.contact_addresses @> array[c.sender])
+                end
+         from ingest_claims c
+         where c.finished_at is null and c.arrived_at <= $1
+           and (c.state = 'accepted' or c.claimed_at > now() - $2::interval)",
     )
     .bind(until)
     .bind(format!("{} seconds", stale_after.as_secs()))
@@ -53,10 +62,20 @@ pub async fn blockers(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(supplement_id, arrived_at, application)| Blocker {
-            supplement_id,
-            arrived_at,
-            application_id: application.and_then(|a| ApplicationId::parse(&a).ok()),
-        })
+        .map(
+            |(supplement_id, arrived_at, application, parties)| Blocker {
+                supplement_id,
+                arrived_at,
+                scope: Scope::of(
+                    application.and_then(|a| ApplicationId::parse(&a).ok()),
+                    parties.map(|p| {
+                        p.iter()
+                            .filter_map(|a| ApplicationId::parse(a).ok())
+                            .collect()
+                    }),
+                    non_party,
+                ),
+            },
+        )
         .collect())
 }

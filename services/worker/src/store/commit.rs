@@ -106,6 +106,27 @@ pub async fn commit(
         }
     }
     record.write(&mut tx, topics).await?;
+    if let Some(bounce) = &analysis.bounce {
+        // Only a receipt whose Message-ID the report quotes and whose
+        // recipient it names: a forged report can mark nothing else.
+        let marked = sqlx::query(
+            "update receipts set delivery_failed_at = now(), delivery_failure = $3
+             where message_id = any($1) and lower(recipient) = any($2)
+               and delivery_failed_at is null",
+        )
+        .bind(&bounce.message_ids)
+        .bind(&bounce.recipients)
+        .bind(&bounce.reason)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() > 0 {
+            tracing::warn!(
+                supplement_id = %analysis.supplement_id,
+                receipts = marked.rows_affected(),
+                "a receipt bounced; its delivery is marked failed"
+            );
+        }
+    }
     sqlx::query("update ingest_claims set finished_at = now() where supplement_id = $1")
         .bind(analysis.supplement_id)
         .execute(&mut *tx)
@@ -277,9 +298,9 @@ impl Record<'_> {
             "insert into supplements (supplement_id, event_id, channel, transport, sender,
                  customer_number, arrived_at, language, outcome, application_id, sequence, unit,
                  confidential, request_id, duplicate_of, possible_resend_of, flags, triage_reasons,
-                 text_bucket, text_key, decrypted_with, receipt_reference)
+                 text_bucket, text_key, decrypted_with, receipt_reference, inbound_attempt)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22)",
+                 $18, $19, $20, $21, $22, $23)",
         )
         .bind(id)
         .bind(intake_core::ingest::inbound_event_id(id))
@@ -306,6 +327,7 @@ impl Record<'_> {
         .bind(a.text_object.as_ref().map(|o| o.key.as_str()))
         .bind(a.decrypted_with.as_deref())
         .bind(&reference)
+        .bind(a.inbound_attempt)
         .execute(&mut *tx)
         .await?;
 

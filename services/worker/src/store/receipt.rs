@@ -145,6 +145,7 @@ mod tests {
     fn analysis(sender: &str, text: &str, message_id: &str, files: Vec<FileResult>) -> Analysis {
         Analysis {
             supplement_id: Uuid::from_u128(1),
+            inbound_attempt: None,
             channel: Channel::Securemail,
             transport: Some(Transport::Email),
             sender: Some(sender.to_owned()),
@@ -168,6 +169,7 @@ mod tests {
             explicit: Explicit::Sender {
                 address: sender.to_owned(),
             },
+            bounce: None,
         }
     }
 
