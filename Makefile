@@ -12,7 +12,7 @@ CARGO := cargo
 
 SUPPLEMENTS ?= 48
 
-.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check
+.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check deny audit
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -74,7 +74,7 @@ check: ## Check every dependency answers
 fmt: ## Format the code
 	@$(CARGO) fmt --all
 
-lint: fuzz-check ## rustfmt check and clippy with warnings as errors; fuzz targets build
+lint: fuzz-check deny ## rustfmt check, clippy with warnings as errors, fuzz targets build, cargo deny
 	@$(CARGO) fmt --all --check
 	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
@@ -88,3 +88,14 @@ fuzz: ## Run every fuzz target FUZZ_RUNS times (needs cargo-fuzz), seeded from t
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t -- -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -max_len=262144 \
 			2>&1 | tee ../target/fuzz-$$t.log | grep -E '^(Done|==|SUMMARY)' || exit 1; \
 	done
+
+CARGO_DENY_VERSION := 0.20.2
+
+deny: ## Licences, sources and duplicate versions of every dependency (cargo deny)
+	@command -v cargo-deny >/dev/null && cargo-deny --version | grep -q $(CARGO_DENY_VERSION) || \
+		$(CARGO) install --locked --quiet cargo-deny@$(CARGO_DENY_VERSION)
+	@$(CARGO) deny --log-level error check bans licenses sources
+	@$(CARGO) deny --log-level error --manifest-path fuzz/Cargo.toml check bans licenses sources
+
+audit: ## Known vulnerabilities (RustSec advisories; needs access to GitHub)
+	@$(CARGO) deny check advisories
