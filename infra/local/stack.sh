@@ -32,6 +32,7 @@ status)
 env)
     # For `eval "$(infra/local/stack.sh env)"` in a shell.
     grep -E '^INTAKE_' "$LOCAL_DIR/stack.env" | sed 's/^/export /'
+    echo "export INTAKE_LOCAL_STACK=true"
     ;;
 *)
     fail "unknown command '$command' (use up, down, status or env)"

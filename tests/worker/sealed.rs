@@ -155,7 +155,9 @@ async fn tampered_payloads_and_huge_headers_end_with_a_reason_within_the_memory_
             raw: mail(&sender, &subject, &body),
         };
         heavy.push(accepted(
-            send(&client, &gateway.url, &tokens, &request).await.expect("send"),
+            send(&client, &gateway.url, &tokens, &request)
+                .await
+                .expect("send"),
         ));
     }
     // The same line in the message's own head: refused with a reason

@@ -103,8 +103,16 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
     print_counts(
         &pool,
         "Receipts not sent, by reason:",
-        "select coalesce(reason, '?'), count(*) from receipts
-         where state in ('suppressed', 'failed') group by 1 order by 2 desc, 1 limit 12",
+        "select coalesce(r.reason, '?'), count(*) from receipts r
+         where r.state in ('suppressed', 'failed')
+         group by 1
+         union all
+         -- Answered only by a combined receipt that failed: owed too.
+         select 'its combined receipt failed', count(*) from receipts c
+         join receipts carrier on carrier.receipt_id = c.combined_into
+         where carrier.state = 'failed' or carrier.delivery_failed_at is not null
+         having count(*) > 0
+         order by 2 desc, 1 limit 12",
     )
     .await?;
     let failed: Vec<(String, String, String, String)> = sqlx::query_as(

@@ -26,6 +26,10 @@ pub enum Claimed {
 pub struct Lease {
     pub supplement_id: Uuid,
     pub claimed_at: DateTime<Utc>,
+    /// Taken over from an earlier attempt whose event may be out: such a
+    /// claim is never released, only left to go stale for the next retry,
+    /// which must reuse the same supplement id.
+    pub took_over: bool,
 }
 
 /// When the request arrived, and the application if the channel says.
@@ -63,6 +67,7 @@ pub async fn claim(
         return Ok(Claimed::Proceed(Lease {
             supplement_id,
             claimed_at,
+            took_over: false,
         }));
     }
     let row: Option<(Uuid, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
@@ -107,6 +112,7 @@ pub async fn claim(
                 Some(claimed_at) => Claimed::Proceed(Lease {
                     supplement_id,
                     claimed_at,
+                    took_over: true,
                 }),
                 None => Claimed::Busy,
             }

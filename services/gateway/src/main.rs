@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         .secret_access_key
         .as_ref()
         .map(|s| s.expose_secret().as_bytes());
+    let recipient_keys = config.gateway.recipient_keys();
     refuse_committed(
         config.local_stack,
         [
@@ -47,10 +48,14 @@ async fn main() -> anyhow::Result<()> {
             ),
         ]
         .into_iter()
-        .chain(s3_secret.map(|s| ("s3.secret_access_key", s))),
+        .chain(s3_secret.map(|s| ("s3.secret_access_key", s)))
+        .chain(
+            recipient_keys
+                .iter()
+                .map(|r| ("gateway.recipients", r.as_bytes())),
+        ),
     )?;
-    let recipients = Recipients::parse(&config.gateway.recipient_keys())
-        .context("invalid gateway.recipients")?;
+    let recipients = Recipients::parse(&recipient_keys).context("invalid gateway.recipients")?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await

@@ -162,37 +162,48 @@ fn is_text(head: &[u8]) -> bool {
     utf8 && !head.contains(&0)
 }
 
-/// Text that a browser or a shell would act on is not plain text.
-fn text_type(head: &[u8]) -> &'static str {
-    let lower = head.to_ascii_lowercase();
-    let start = lower
+/// Text that a browser or a shell would act on is not plain text. One
+/// pass and no copy: a file held whole may be hundreds of MiB (an Office
+/// file's XML member), so each `<` is looked at once.
+fn text_type(text: &[u8]) -> &'static str {
+    let start = text
         .strip_prefix(b"\xef\xbb\xbf")
-        .unwrap_or(&lower)
+        .unwrap_or(text)
         .trim_ascii_start();
     if start.starts_with(b"#!") {
         return "text/x-shellscript";
     }
-    if contains(&lower, b"<svg") {
-        return "image/svg+xml";
-    }
     const MARKUP: [&[u8]; 9] = [
-        b"<html",
-        b"<!doctype html",
-        b"<script",
-        b"<iframe",
-        b"<object",
-        b"<embed",
-        b"<body",
-        b"<meta",
-        b"<form",
+        b"html",
+        b"!doctype html",
+        b"script",
+        b"iframe",
+        b"object",
+        b"embed",
+        b"body",
+        b"meta",
+        b"form",
     ];
-    if MARKUP.iter().any(|tag| contains(&lower, tag)) {
+    let mut html = false;
+    for at in memchr::memchr_iter(b'<', text) {
+        let tag = &text[at + 1..];
+        if starts_with_ignoring_case(tag, b"svg") {
+            return "image/svg+xml";
+        }
+        html = html || MARKUP.iter().any(|m| starts_with_ignoring_case(tag, m));
+    }
+    if html {
         return "text/html";
     }
-    if start.starts_with(b"<?xml") {
+    if starts_with_ignoring_case(start, b"<?xml") {
         return "application/xml";
     }
     "text/plain"
+}
+
+fn starts_with_ignoring_case(text: &[u8], prefix: &[u8]) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// Findings from the type, name and leading bytes alone.

@@ -40,6 +40,7 @@ async fn run() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
     let identities = config.worker.identity_secrets();
+    let recipients = config.worker.recipient_keys();
     let s3_secret = config
         .s3
         .secret_access_key
@@ -50,7 +51,12 @@ async fn run() -> anyhow::Result<()> {
         identities
             .iter()
             .map(|i| ("worker.identities", i.expose_secret().as_bytes()))
-            .chain(s3_secret.map(|s| ("s3.secret_access_key", s))),
+            .chain(s3_secret.map(|s| ("s3.secret_access_key", s)))
+            .chain(
+                recipients
+                    .iter()
+                    .map(|r| ("worker.recipients", r.as_bytes())),
+            ),
     )?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)

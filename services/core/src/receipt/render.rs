@@ -195,6 +195,9 @@ fn body(
     let mut lines = vec![t.greeting.clone(), String::new()];
     outcome(request, t, &mut lines);
     if !also.is_empty() {
+        // Each section ends with its own reference, this one's first.
+        lines.push(String::new());
+        lines.push(fill(&t.reference, &[("reference", &request.reference)]));
         let references: Vec<&str> = also.iter().map(|r| r.reference.as_str()).collect();
         lines.push(String::new());
         lines.push(fill(
@@ -203,12 +206,13 @@ fn body(
         ));
         for other in also {
             lines.push(String::new());
-            lines.push(fill(&t.reference, &[("reference", &other.reference)]));
             outcome(other, t, &mut lines);
+            lines.push(fill(&t.reference, &[("reference", &other.reference)]));
         }
+    } else {
+        lines.push(String::new());
+        lines.push(fill(&t.reference, &[("reference", &request.reference)]));
     }
-    lines.push(String::new());
-    lines.push(fill(&t.reference, &[("reference", &request.reference)]));
     lines.push(String::new());
     lines.push(fill(&t.genuine, &[("domain", domain)]));
     lines.push(String::new());

@@ -149,7 +149,7 @@ pub async fn receive(
     finish(
         &app,
         Channel::EnterFinland,
-        Some((&key, lease.claimed_at)),
+        Some((&key, lease)),
         &topics::ENTER_FINLAND,
         supplement_id,
         uploads,

@@ -87,7 +87,7 @@ const PUBLISH_ATTEMPTS: u32 = 3;
 pub async fn finish<T: EventData>(
     app: &App,
     channel: Channel,
-    claim: Option<(&str, DateTime<Utc>)>,
+    claim: Option<(&str, claims::Lease)>,
     topic: &TopicSpec,
     supplement_id: Uuid,
     uploads: Uploads,
@@ -149,8 +149,12 @@ pub async fn finish<T: EventData>(
             // The key first, so a corrected retry is not told "in progress"
             // while the parts are being removed; a retry gets a fresh
             // supplement id, so it never touches the keys removed here.
-            if let Some((key, held)) = claim
-                && let Err(release) = claims::release(&app.pool, channel, key, held).await
+            // A claim taken over stays (an earlier attempt's event may be
+            // out): the next retry takes it over with the same id.
+            if let Some((key, lease)) = claim
+                && !lease.took_over
+                && let Err(release) =
+                    claims::release(&app.pool, channel, key, lease.claimed_at).await
             {
                 tracing::warn!(
                     error = format!("{release:#}"),

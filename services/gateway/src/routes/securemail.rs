@@ -153,7 +153,7 @@ pub async fn receive(
     finish(
         &app,
         Channel::Securemail,
-        Some((&key, lease.claimed_at)),
+        Some((&key, lease)),
         &topics::SECUREMAIL,
         supplement_id,
         uploads,
