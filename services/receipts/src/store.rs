@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use intake_core::events::{ReceiptRecipient, ReceiptRequested};
 use intake_core::receipt::{Admission, Next, RateLimit, ReceiptState, RecipientHistory};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +56,7 @@ pub async fn store(
 ) -> Result<Stored, StoreError> {
     let key = intake_core::receipt::recipient_key(&request.recipient);
     let mut tx = pool.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7411))")
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?;
+    lock_recipient(&mut tx, &key).await?;
     let known: Option<(Uuid,)> =
         sqlx::query_as("select receipt_id from receipts where supplement_id = $1")
             .bind(request.supplement_id)
@@ -68,29 +65,7 @@ pub async fn store(
     if known.is_some() {
         return Ok(Stored::AlreadyKnown);
     }
-    let listed: Option<(String,)> =
-        sqlx::query_as("select reason from receipt_suppressions where address = $1")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (recent,): (i64,) = sqlx::query_as(
-        "select count(*) from receipts
-         where recipient_key = $1 and admitted_at > now() - $2::interval",
-    )
-    .bind(&key)
-    .bind(interval(limit.window))
-    .fetch_one(&mut *tx)
-    .await?;
-    let (held,): (i64,) =
-        sqlx::query_as("select count(*) from receipts where recipient_key = $1 and state = 'held'")
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?;
-    let history = RecipientHistory {
-        listed: listed.map(|(reason,)| reason),
-        recent: u32::try_from(recent).unwrap_or(u32::MAX),
-        held: u32::try_from(held).unwrap_or(u32::MAX),
-    };
+    let history = recipient_history(&mut tx, &key, limit.window).await?;
     let admission = intake_core::receipt::admit(request, &history, limit);
     let (state, reason) = match &admission {
         Admission::Send => (ReceiptState::Pending, None),
@@ -131,6 +106,49 @@ pub async fn store(
     })
 }
 
+/// Serialises everything decided about one recipient (admission, release)
+/// across partitions and replicas, until the transaction ends.
+async fn lock_recipient(tx: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7411))")
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// What the rate limit and the suppression list say of a recipient; read
+/// under `lock_recipient`.
+async fn recipient_history(
+    tx: &mut PgConnection,
+    key: &str,
+    window: Duration,
+) -> Result<RecipientHistory, sqlx::Error> {
+    let listed: Option<(String,)> =
+        sqlx::query_as("select reason from receipt_suppressions where address = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    // Two counts, each served by its own partial index.
+    let (recent,): (i64,) = sqlx::query_as(
+        "select count(*) from receipts
+         where recipient_key = $1 and admitted_at > now() - $2::interval",
+    )
+    .bind(key)
+    .bind(interval(window))
+    .fetch_one(&mut *tx)
+    .await?;
+    let (held,): (i64,) =
+        sqlx::query_as("select count(*) from receipts where recipient_key = $1 and state = 'held'")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+    Ok(RecipientHistory {
+        listed: listed.map(|(reason,)| reason),
+        recent: u32::try_from(recent).unwrap_or(u32::MAX),
+        held: u32::try_from(held).unwrap_or(u32::MAX),
+    })
+}
+
 /// The most references one combined receipt lists; more wait for the next.
 const MAX_COMBINED: i64 = 100;
 
@@ -150,18 +168,11 @@ pub async fn release_held(pool: &PgPool, limit: RateLimit) -> Result<u64, StoreE
     for (key,) in keys {
         let mut tx = pool.begin().await?;
         // The same lock `store` counts under: no admission in between.
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7411))")
-            .bind(&key)
-            .execute(&mut *tx)
-            .await?;
+        lock_recipient(&mut tx, &key).await?;
+        let history = recipient_history(&mut tx, &key, limit.window).await?;
         // Listed while held, or receipts turned off: nothing is sent.
-        let listed: Option<(String,)> =
-            sqlx::query_as("select reason from receipt_suppressions where address = $1")
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let stop = match listed {
-            Some((reason,)) => Some(format!("on the suppression list ({reason})")),
+        let stop = match history.listed {
+            Some(reason) => Some(format!("on the suppression list ({reason})")),
             None if limit.per_window == 0 => {
                 Some("e-mail receipts turned off (rate limit 0)".into())
             }
@@ -179,18 +190,7 @@ pub async fn release_held(pool: &PgPool, limit: RateLimit) -> Result<u64, StoreE
             tx.commit().await?;
             continue;
         }
-        let (recent,): (i64,) = sqlx::query_as(
-            "select count(*) from receipts
-             where recipient_key = $1 and admitted_at > now() - $2::interval",
-        )
-        .bind(&key)
-        .bind(interval(limit.window))
-        .fetch_one(&mut *tx)
-        .await?;
-        if !intake_core::receipt::within_rate(
-            u32::try_from(recent).unwrap_or(u32::MAX),
-            limit.per_window,
-        ) {
+        if !intake_core::receipt::within_rate(history.recent, limit.per_window) {
             continue;
         }
         let held: Vec<(Uuid,)> = sqlx::query_as(
