@@ -37,6 +37,10 @@ run: prereqs stack-up build ## Start the stack and every service, run a generate
 	@echo "Next: worker decisions in .stack/logs/intake-worker.log (one JSON line per supplement),"
 	@echo "      records in PostgreSQL (psql \$$INTAKE_POSTGRES__URL: supplements, attachments, audit_log),"
 	@echo "      events on the routed/triage/quarantine/receipts topics, refused files in the quarantine bucket."
+	@echo
+	@echo "Caseworkers' inbox: $${INTAKE_INBOX__PUBLIC_URL:-http://127.0.0.1:8790} (API: /api/v1, OpenAPI: /api/v1/openapi.json)"
+	@echo "  Sign in with any local user below; the password of each is $${STACK_OIDC_PASSWORD:-local-password}."
+	@$(WITH_ENV) python3 -c 'import json,sys; [print("  %-6s %-16s %s" % (u["sub"], ",".join(u["roles"]), ",".join(u["units"]) + (" (delegate of %s)" % u["delegate_of"] if u.get("delegate_of") else ""))) for u in json.load(open("$(LOCAL)/oidc/users.json"))]'
 	@echo "Again: make run SUPPLEMENTS=500. Status: target/debug/intake status. Stop: make stack-down."
 
 test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the real stack)
@@ -45,7 +49,7 @@ test: prereqs stack-up ## Run every test (unit, schema, and end-to-end on the re
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
-	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts
+	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts -p intake-inbox
 	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests
 
 build: ## Build every binary

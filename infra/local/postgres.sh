@@ -38,7 +38,20 @@ postgres_up() {
             if not exists (select from pg_roles where rolname = 'intake') then
                 create role intake login createdb password 'intake';
             end if;
-        end \$\$;" >>"$log" 2>&1 || fail "postgres: could not create role intake; see $log"
+            -- What the inbox acts as while serving a signed-in person: it
+            -- reaches only the inbox schema (see migrations/*_inbox_access.sql).
+            if not exists (select from pg_roles where rolname = 'intake_inbox_access') then
+                create role intake_inbox_access nologin nobypassrls;
+            end if;
+            grant intake_inbox_access to intake;
+            -- The inbox logs in as a role that is nothing but that: it owns
+            -- nothing, so it cannot switch a trigger off or reset its way
+            -- back to the owner.
+            if not exists (select from pg_roles where rolname = 'intake_inbox') then
+                create role intake_inbox login password 'intake_inbox' nobypassrls;
+            end if;
+            grant intake_inbox_access to intake_inbox;
+        end \$\$;" >>"$log" 2>&1 || fail "postgres: could not create the roles intake, intake_inbox and intake_inbox_access; see $log"
     if [ -z "$(pg_admin_sql "select 1 from pg_database where datname = 'intake'")" ]; then
         pg_admin_sql "create database intake owner intake" >>"$log" 2>&1 ||
             fail "postgres: could not create database intake; see $log"

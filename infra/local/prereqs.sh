@@ -17,3 +17,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     # shellcheck disable=SC2046
     apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
+
+# The inbox's browser test: Debian's Chromium, driven by playwright-core and
+# checked by axe-core from the committed lock file (no browser download).
+browser_missing=()
+command -v chromium >/dev/null || browser_missing+=(chromium)
+{ command -v node >/dev/null && command -v npm >/dev/null; } || browser_missing+=(nodejs npm)
+[ ${#browser_missing[@]} -eq 0 ] || apt_install "${browser_missing[@]}"
+browser_dir="$REPO_DIR/tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ] || [ ! -d "$browser_dir/node_modules/axe-core" ]; then
+    say "prereqs: installing playwright-core and axe-core into tests/browser/node_modules"
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --ignore-scripts) >>"$LOG_DIR/prereqs-npm.log" 2>&1 ||
+        fail "could not install the browser test's packages; see $LOG_DIR/prereqs-npm.log"
+fi

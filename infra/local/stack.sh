@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The local stack without Docker: stack.sh up | down | status [service...]
-# Services: postgres kafka s3 clamav smtp eservice (all by default). Idempotent:
+# Services: postgres kafka s3 clamav smtp eservice oidc (all by default). Idempotent:
 # `up` twice leaves one of each running; `down` stops what the stack started.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for part in postgres kafka s3 clamav smtp eservice; do
+for part in postgres kafka s3 clamav smtp eservice oidc; do
     # shellcheck source=/dev/null
     . "$LOCAL_DIR/$part.sh"
 done
 
-ALL=(postgres kafka s3 clamav smtp eservice)
+ALL=(postgres kafka s3 clamav smtp eservice oidc)
 command=${1:-status}
 shift || true
 services=("$@")

@@ -8,7 +8,9 @@
 
 mod db;
 pub mod gateway;
+pub mod inbox;
 mod mail;
+pub mod oidc;
 pub mod process;
 pub mod receipts;
 mod settings;

@@ -23,6 +23,7 @@ fn record(serial: u32, version: u64) -> ApplicationRecord {
         status: ApplicationStatus::Pending,
         unit: "unit-a".into(),
         confidential: false,
+        assigned_caseworker: None,
         language: Language::Fi,
         contact_addresses: vec![],
         open_requests: vec![],

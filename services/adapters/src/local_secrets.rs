@@ -19,11 +19,15 @@ const COMMITTED: &[&str] = &[
     "4012230ca8d09b4ce1bac478e1b74e1d007708cd8dba869e13b5a4612b3b7da1",
     // INTAKE_RECEIPTS__ESERVICE_TOKEN
     "8c102a32998e3f2e97cdf7282da533a5e3c4899afe1936e77039754cc714abd6",
-    // INTAKE_WORKER__IDENTITIES
+    // INTAKE_WORKER__IDENTITIES, INTAKE_INBOX__IDENTITIES
     "7a07ea57ea3fdff19c37c3ad0782f5daa44510597536dc8519f93d658bf6d6d6",
     // INTAKE_GATEWAY__RECIPIENTS, INTAKE_WORKER__RECIPIENTS: not secret,
     // but its private half is committed, so sealing to it seals to anyone.
     "6cf23f028ba54c1a4affd682f4be34ff6571a07052ab0217d687c93edf11a735",
+    // INTAKE_INBOX__OIDC__CLIENT_SECRET
+    "bc178ceebf32f132caaa5ba23ffd8474dcbef8c65bb1a26dd48a404b1408e371",
+    // INTAKE_INBOX__SESSION_KEY
+    "9e56e97425e811979d655cf952ca2e1f309b80291b59ed7df4f0dc7dead72fde",
     // infra/local/dkim/local.pem
     "9247f348cbf59fbe84fd66d403a28e220290d097fe28ce1c26d52a66007bb53b",
 ];
@@ -89,6 +93,7 @@ mod tests {
             "RECIPIENTS",
             "PASSWORD",
             "KEY_ID",
+            "SESSION_KEY",
         ];
         let public = ["INTAKE_S3__ACCESS_KEY_ID"];
         let mut checked = 0;

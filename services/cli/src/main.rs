@@ -1,6 +1,7 @@
 //! `intake`: the operator's command line. Applies migrations, creates topics
 //! and checks that every service intake depends on answers.
 
+mod audit;
 mod check;
 mod reconcile;
 mod status;
@@ -47,9 +48,21 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The audit log: `verify` checks its hash chain from the first row.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print a new age key pair for sealing payloads: the public key goes to
     /// the gateway's recipients, the secret key to the worker's key ring.
     Keygen,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every row's hash; fails at the first changed, removed or
+    /// unlinked row.
+    Verify,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -107,6 +120,9 @@ async fn main() -> anyhow::Result<()> {
             unrecorded_after,
             dry_run,
         } => reconcile::run(&bucket, unrecorded_after, dry_run).await?,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => audit::verify().await?,
         Command::Keygen => {
             use age::secrecy::ExposeSecret;
             let identity = age::x25519::Identity::generate();

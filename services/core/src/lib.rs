@@ -2,6 +2,8 @@
 //! the topic catalogue, and (as the pipeline grows) the pure decisions the
 //! services carry out.
 
+pub mod access;
+pub mod audit;
 pub mod decide;
 pub mod events;
 pub mod ids;

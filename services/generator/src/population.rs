@@ -22,11 +22,13 @@ const LAST: [&str; 10] = [
     "Garcia",
     "Mäkinen",
 ];
-const UNITS: [&str; 4] = [
-    "residence-permits-helsinki",
-    "residence-permits-tampere",
-    "family-ties-turku",
-    "work-permits-oulu",
+/// The units and their caseworkers (subject ids of the local identity
+/// provider's users, `infra/local/oidc/users.json`).
+pub const UNITS: [(&str, &[&str]); 4] = [
+    ("residence-permits-helsinki", &["aino", "mikko"]),
+    ("residence-permits-tampere", &["elina"]),
+    ("family-ties-turku", &["juha"]),
+    ("work-permits-oulu", &["sanna"]),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,12 +78,14 @@ impl Population {
             } else {
                 vec![]
             };
+            let (unit, caseworkers) = UNITS[rng.random_range(0..UNITS.len())];
             applications.push(ApplicationRecord {
                 application_id,
                 customer_number: customer_number.clone(),
                 status: ApplicationStatus::Pending,
-                unit: UNITS[rng.random_range(0..UNITS.len())].to_owned(),
+                unit: unit.to_owned(),
                 confidential: rng.random_bool(0.1),
+                assigned_caseworker: Some(caseworkers[i % caseworkers.len()].to_owned()),
                 language,
                 contact_addresses: vec![email.clone()],
                 open_requests,
@@ -125,6 +129,35 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    /// Every caseworker the generator assigns can sign in to the local
+    /// stack's identity provider, as a caseworker of that unit.
+    #[test]
+    fn assigned_caseworkers_are_local_users_of_their_unit() {
+        let users: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../../infra/local/oidc/users.json"))
+                .expect("users.json is JSON");
+        for (unit, caseworkers) in UNITS {
+            for cw in caseworkers {
+                let user = users
+                    .iter()
+                    .find(|u| u["sub"] == *cw)
+                    .unwrap_or_else(|| panic!("{cw} is not a local user"));
+                assert!(
+                    user["roles"]
+                        .as_array()
+                        .expect("roles")
+                        .contains(&"caseworker".into())
+                );
+                assert!(
+                    user["units"]
+                        .as_array()
+                        .expect("units")
+                        .contains(&(*unit).into())
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_population() {

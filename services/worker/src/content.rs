@@ -2,18 +2,20 @@
 //! reading what inspection needs in one pass, and sealing what the worker
 //! extracts (files inside e-mails, message texts) before it is stored.
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use intake_adapters::s3::{ObjectStore, S3Error};
-use intake_adapters::sealing::{Digest, KeyError, KeyRing, Recipients, seal_stream};
+use intake_adapters::sealing::{
+    Digest, KeyError, KeyRing, OpenError, Recipients, open_object, seal_stream,
+};
 use intake_core::events::{ObjectRef, PayloadEncryption};
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::io::{StreamReader, SyncIoBridge};
+use tokio_util::io::StreamReader;
 
 use crate::inspect::{HEAD_BYTES, ZIP_TAIL_BYTES, tail_of};
 
@@ -111,8 +113,6 @@ pub struct Content {
     recipients: Recipients,
 }
 
-const CHUNK: usize = 256 * 1024;
-
 impl Content {
     pub fn new(store: ObjectStore, keys: KeyRing, recipients: Recipients) -> Self {
         Self {
@@ -132,53 +132,17 @@ impl Content {
         &self,
         obj: &ObjectRef,
     ) -> Result<(String, mpsc::Receiver<io::Result<Bytes>>), ContentError> {
-        let body = self
-            .store
-            .get_stream(&obj.bucket, &obj.key)
+        let opened = open_object(&self.store, self.keys.clone(), &obj.bucket, &obj.key)
             .await
-            .map_err(|e| store_error(e, obj))?;
-        // Bridged here, inside the runtime, for use on the blocking thread.
-        let sync = SyncIoBridge::new(body);
-        let keys = self.keys.clone();
-        let (opened_tx, opened_rx) = oneshot::channel();
-        let (tx, rx) = mpsc::channel(4);
-        tokio::task::spawn_blocking(move || {
-            let mut reader = match keys.open(sync) {
-                Ok(opened) => {
-                    let _ = opened_tx.send(Ok(opened.key));
-                    opened.reader
-                }
-                Err(e) => {
-                    let _ = opened_tx.send(Err(e));
-                    return;
-                }
-            };
-            loop {
-                let mut buf = vec![0; CHUNK];
-                let chunk = match reader.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Ok(Bytes::from(buf))
-                    }
-                    Err(e) => Err(e),
-                };
-                let failed = chunk.is_err();
-                if tx.blocking_send(chunk).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        let key = opened_rx
-            .await
-            .map_err(|_| ContentError::Read(io::Error::other("decryption task ended early")))?
             .map_err(|e| match e {
-                // An I/O error under the header: S3's own errors are
-                // retried (`is_transient`), a header cut short is not.
-                KeyError::Corrupt(age::DecryptError::Io(io)) => ContentError::Read(io),
-                other => ContentError::Sealed(other),
+                OpenError::Missing { bucket, key } => ContentError::Missing { bucket, key },
+                OpenError::Store(e) => ContentError::Store(e),
+                OpenError::Sealed(e) => ContentError::Sealed(e),
+                // S3's own errors are retried (`is_transient`), a header
+                // cut short is not.
+                OpenError::Read(e) => ContentError::Read(e),
             })?;
-        Ok((key, rx))
+        Ok((opened.key, opened.chunks))
     }
 
     /// Reads a file through once: digest and head always, all of it up to

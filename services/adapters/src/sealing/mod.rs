@@ -3,7 +3,9 @@
 //! current and previous identities, so keys rotate without downtime.
 
 mod keys;
+mod open;
 mod seal;
 
 pub use keys::{KeyError, KeyRing, Opened, Recipients};
+pub use open::{OpenError, OpenedObject, open_object};
 pub use seal::{Digest, LimitExceeded, seal_stream};

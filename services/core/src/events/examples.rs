@@ -87,6 +87,7 @@ pub fn application() -> Vec<ApplicationRecord> {
         status: ApplicationStatus::Pending,
         unit: "residence-permits-helsinki".into(),
         confidential: true,
+        assigned_caseworker: Some("aino.virtanen".into()),
         language: Language::En,
         contact_addresses: vec!["applicant@example.org".into()],
         open_requests: vec![RequestId::from_serial(77).expect("in range")],
@@ -97,6 +98,7 @@ pub fn application() -> Vec<ApplicationRecord> {
         ApplicationRecord {
             status,
             confidential: false,
+            assigned_caseworker: None,
             open_requests: vec![],
             ..pending.clone()
         }

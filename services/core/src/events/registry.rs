@@ -29,6 +29,10 @@ pub struct ApplicationRecord {
     /// Confidential applications are readable by the assigned caseworker
     /// only, never by delegates.
     pub confidential: bool,
+    /// The caseworker (the identity provider's subject id) the application
+    /// is assigned to: the only one who reads it when it is confidential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_caseworker: Option<String>,
     /// The applicant's language for correspondence.
     pub language: Language,
     /// Addresses the applicant (or their representative) writes from.

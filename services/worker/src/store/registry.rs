@@ -39,15 +39,16 @@ pub async fn apply_registry(
             sqlx::query(
                 "insert into applications (application_id, customer_number, status, unit,
                      confidential, language, contact_addresses, open_requests, version,
-                     updated_at, source_partition, source_offset)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     updated_at, source_partition, source_offset, assigned_caseworker)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  on conflict (application_id) do update set
                      customer_number = excluded.customer_number, status = excluded.status,
                      unit = excluded.unit, confidential = excluded.confidential,
                      language = excluded.language, contact_addresses = excluded.contact_addresses,
                      open_requests = excluded.open_requests, version = excluded.version,
                      updated_at = excluded.updated_at, source_partition = excluded.source_partition,
-                     source_offset = excluded.source_offset
+                     source_offset = excluded.source_offset,
+                     assigned_caseworker = excluded.assigned_caseworker
                  where applications.version < excluded.version",
             )
             .bind(r.application_id.as_str())
@@ -62,6 +63,7 @@ pub async fn apply_registry(
             .bind(r.updated_at)
             .bind(partition)
             .bind(offset)
+            .bind(r.assigned_caseworker.as_deref())
             .execute(pool)
             .await?;
         }

@@ -1,0 +1,268 @@
+//! The inbox's JSON API under `/api/v1`, for the caseworkers' own tools
+//! and the web page's tests. Described by the OpenAPI document at
+//! `/api/v1/openapi.json`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::App;
+use crate::auth::SignedIn;
+use crate::detail::{self, Detail};
+use crate::error::{ApiError, ErrorBody};
+use crate::queue::{self, ChannelFilter, Cursor, FlagFilter, QueuePage, QueueQuery};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "intake inbox", description = "The caseworkers' queue of supplements."),
+    paths(me, list_queue, take_next, supplement, mark_handled, download, access_log),
+    components(schemas(ErrorBody, Me)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub sub: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub units: Vec<String>,
+}
+
+/// Who the token says you are.
+#[utoipa::path(get, path = "/api/v1/me", responses(
+    (status = 200, body = Me),
+    (status = 401, body = ErrorBody),
+))]
+pub async fn me(SignedIn(who): SignedIn) -> Json<Me> {
+    Json(Me {
+        sub: who.sub().to_owned(),
+        name: who.display_name().to_owned(),
+        roles: who.role_names(),
+        units: who.unit_names(),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueParams {
+    /// The unit whose queue to show; one of yours.
+    pub unit: String,
+    pub channel: Option<ChannelFilter>,
+    pub flag: Option<FlagFilter>,
+    /// true: handled only; false: waiting only.
+    pub handled: Option<bool>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// At most 200.
+    pub limit: Option<u32>,
+}
+
+impl QueueParams {
+    pub fn into_query(self, default_limit: u32) -> Result<QueueQuery, ApiError> {
+        let after = match self.after.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                Cursor::decode(s)
+                    .ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))?,
+            ),
+        };
+        let limit = self.limit.unwrap_or(default_limit);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::Invalid("limit: between 1 and 200".into()));
+        }
+        Ok(QueueQuery {
+            unit: self.unit,
+            channel: self.channel,
+            flag: self.flag,
+            handled: self.handled,
+            after,
+            limit,
+        })
+    }
+}
+
+/// A unit's queue in arrival order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/queue", params(QueueParams), responses(
+    (status = 200, body = QueuePage),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+pub async fn list_queue(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Query(params): Query<QueueParams>,
+) -> Result<Json<QueuePage>, ApiError> {
+    let query = params.into_query(app.config.page_size)?;
+    let mut tx = app.store.act_as(&who).await?;
+    let page = queue::page(&mut tx, &query).await?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TakeNext {
+    pub unit: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Taken {
+    pub supplement_id: Uuid,
+}
+
+/// Leases the unit's oldest supplement you may handle to you; 204 when
+/// none is left.
+#[utoipa::path(post, path = "/api/v1/queue/take-next", request_body = TakeNext, responses(
+    (status = 200, body = Taken),
+    (status = 204),
+    (status = 403, body = ErrorBody),
+))]
+pub async fn take_next(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Json(body): Json<TakeNext>,
+) -> Result<Response, ApiError> {
+    let mut tx = app.store.act_as(&who).await?;
+    let picked = queue::take_next(&mut tx, &body.unit, app.config.lease).await?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    Ok(match picked {
+        Some(supplement_id) => Json(Taken { supplement_id }).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// One supplement: metadata, files and verdicts, links and gaps. Opening
+/// it is recorded in the audit log, and so is a refusal.
+#[utoipa::path(get, path = "/api/v1/supplements/{id}", responses(
+    (status = 200, body = Detail),
+    (status = 403, body = ErrorBody, description = "e.g. confidential, with whose it is"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn supplement(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Detail>, ApiError> {
+    let mut tx = app.store.act_as(&who).await?;
+    let opened = detail::open(&mut tx, id).await?;
+    // The audit row of a refused look is kept too.
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let detail = opened.ok_or(ApiError::NotFound)?;
+    if let Some(why) = &detail.supplement.why_not {
+        return Err(ApiError::denied(why, detail.supplement.assigned_to.clone()));
+    }
+    Ok(Json(detail))
+}
+
+/// Marks a supplement handled (yours, or one no one holds).
+#[utoipa::path(post, path = "/api/v1/supplements/{id}/handled", responses(
+    (status = 204),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "handled already, or held by someone else"),
+))]
+pub async fn mark_handled(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = app.store.act_as(&who).await?;
+    queue::mark_handled(&mut tx, id).await?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A clean file, decrypted as it streams. Refused files never are.
+#[utoipa::path(get, path = "/api/v1/files/{id}", responses(
+    (status = 200, content_type = "application/octet-stream"),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn download(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let mut tx = app.store.act_as(&who).await?;
+    let file = detail::open_file(&mut tx, id).await?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let file = file.ok_or(ApiError::NotFound)?;
+    if let Some(why) = &file.refused {
+        return Err(ApiError::denied(why, None));
+    }
+    crate::download::serve(&app.objects, app.keys.clone(), file).await
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AccessEntry {
+    pub chain_seq: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    /// The roles the actor held when acting.
+    pub role: Option<String>,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// Who opened a supplement, when and under which role: for the caseworker
+/// the application is assigned to, and for auditors. Others get an empty
+/// list, whether the supplement exists or not.
+#[utoipa::path(get, path = "/api/v1/supplements/{id}/access-log", responses(
+    (status = 200, body = Vec<AccessEntry>),
+))]
+pub async fn access_log(
+    State(app): State<App>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<AccessEntry>>, ApiError> {
+    let mut tx = app.store.act_as(&who).await?;
+    let entries: Vec<AccessEntry> = sqlx::query_as(
+        "select chain_seq, at, actor, role, action, detail from inbox.read_access_log($1)",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(crate::store::StoreError::from)?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    Ok(Json(entries))
+}

@@ -1,0 +1,171 @@
+//! One supplement opened: what it is, its files and their verdicts, what
+//! it is linked to, and the earlier arrivals for its application that are
+//! not in the queue yet. Opening is audited by the database in the same
+//! transaction (`inbox.open_supplement`), whether it is allowed or not.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Supplement {
+    pub supplement_id: Uuid,
+    pub outcome: String,
+    /// Absent on a placeholder.
+    pub channel: Option<String>,
+    pub arrived_at: DateTime<Utc>,
+    pub application_id: Option<String>,
+    pub sequence: Option<i64>,
+    pub unit: Option<String>,
+    pub confidential: bool,
+    pub assigned_to: Option<String>,
+    pub readable: bool,
+    pub why_not: Option<String>,
+    pub transport: Option<String>,
+    pub sender: Option<String>,
+    pub customer_number: Option<String>,
+    pub language: Option<String>,
+    pub request_id: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub flags: Option<serde_json::Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub triage_reasons: Option<serde_json::Value>,
+    pub duplicate_of: Option<Uuid>,
+    pub possible_resend_of: Option<Uuid>,
+    pub receipt_reference: Option<String>,
+    pub leased_by: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub handled_by: Option<String>,
+    pub handled_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub text_bucket: Option<String>,
+    #[serde(skip)]
+    pub text_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct FileEntry {
+    pub attachment_id: Uuid,
+    pub ordinal: i32,
+    pub filename: String,
+    pub declared_type: Option<String>,
+    pub detected_type: Option<String>,
+    pub size: i64,
+    pub sha256: String,
+    /// clean, infected, dangerous or refused
+    pub verdict: String,
+    pub verdict_detail: Option<String>,
+    pub downloadable: bool,
+}
+
+/// An earlier arrival for the same application that is not in the queue:
+/// `quarantined`, `unprocessable`, or still `processing` (waiting for the
+/// scanner or its turn).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Gap {
+    pub arrived_at: DateTime<Utc>,
+    pub stage: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Detail {
+    pub supplement: Supplement,
+    pub files: Vec<FileEntry>,
+    /// Later supplements linked to this one as resends of it.
+    pub duplicates: Vec<Uuid>,
+    pub gaps: Vec<Gap>,
+}
+
+/// The opened supplement, or `None` when the signed-in person may not know
+/// it exists. A supplement they may see but not read comes back with
+/// `readable: false` and no content.
+pub async fn open(
+    tx: &mut Transaction<'static, Postgres>,
+    id: Uuid,
+) -> Result<Option<Detail>, StoreError> {
+    let Some(supplement): Option<Supplement> = sqlx::query_as(
+        "select supplement_id, outcome, channel, arrived_at, application_id, sequence, unit,
+                confidential, assigned_to, readable, why_not, transport, sender, customer_number,
+                language, request_id, flags, triage_reasons, duplicate_of, possible_resend_of,
+                receipt_reference, leased_by, lease_expires_at, handled_by, handled_at,
+                text_bucket, text_key
+         from inbox.open_supplement($1)",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if !supplement.readable {
+        return Ok(Some(Detail {
+            supplement,
+            files: vec![],
+            duplicates: vec![],
+            gaps: vec![],
+        }));
+    }
+    let files = sqlx::query_as(
+        "select attachment_id, ordinal, filename, declared_type, detected_type, size, sha256,
+                verdict, verdict_detail, downloadable
+         from inbox.files where supplement_id = $1 order by ordinal",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let duplicates = sqlx::query_scalar(
+        "select supplement_id from inbox.supplements where duplicate_of = $1 order by arrived_at",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let gaps = match &supplement.application_id {
+        Some(app) => {
+            sqlx::query_as(
+                "select arrived_at, stage from inbox.gaps
+                 where application_id = $1 and arrived_at < $2 order by arrived_at",
+            )
+            .bind(app)
+            .bind(supplement.arrived_at)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        None => vec![],
+    };
+    Ok(Some(Detail {
+        supplement,
+        files,
+        duplicates,
+        gaps,
+    }))
+}
+
+/// A file about to be downloaded: where its sealed bytes are, only when
+/// the database allowed the download (and recorded it).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileToServe {
+    pub attachment_id: Uuid,
+    pub supplement_id: Uuid,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub bucket: Option<String>,
+    pub object_key: Option<String>,
+    pub refused: Option<String>,
+}
+
+pub async fn open_file(
+    tx: &mut Transaction<'static, Postgres>,
+    id: Uuid,
+) -> Result<Option<FileToServe>, StoreError> {
+    Ok(sqlx::query_as(
+        "select attachment_id, supplement_id, filename, size, sha256, bucket, object_key, refused
+         from inbox.open_file($1)",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
