@@ -66,7 +66,11 @@ pub fn detail_page(frame: &Frame<'_>, view: &DetailView<'_>) -> Html<String> {
             dt { (t.get("field_state")) }
             dd {
                 @if let Some(who) = &s.handled_by { (t.fill("handled_by", &[("who", who)])) }
-                @else if let Some(who) = &s.leased_by { (who) }
+                @else if let (Some(who), Some(until)) = (&s.leased_by, s.lease_expires_at) {
+                    @if until > chrono::Utc::now() {
+                        (t.fill("held_by", &[("who", who), ("until", &local_time(until))]))
+                    } @else { (t.get("waiting")) }
+                }
                 @else { (t.get("waiting")) }
             }
         }
