@@ -9,7 +9,8 @@ use tokio::process::{Child, Command};
 
 use crate::Stack;
 
-pub(crate) fn binary(stack: &Stack, profile: &str, name: &str) -> PathBuf {
+/// A built binary of the workspace, wherever `CARGO_TARGET_DIR` puts it.
+pub fn binary(stack: &Stack, profile: &str, name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| stack.repo_dir().join("target"));

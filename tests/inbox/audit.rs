@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use crate::fixture::Fixture;
 
 async fn verify(f: &Fixture) -> (bool, String) {
-    let binary = f.stack.repo_dir().join("target/debug/intake");
+    let binary = intake_tests::process::binary(&f.stack, "debug", "intake");
     let out = tokio::process::Command::new(binary)
         .args(["audit", "verify"])
         .env("INTAKE_POSTGRES__URL", f.stack.database_url(&f.inbox.db))

@@ -27,7 +27,8 @@ fn attempts(keys: &[String], supplement: Uuid) -> BTreeSet<Uuid> {
 }
 
 async fn reconcile(stack: &Stack, gateway: &TestGateway, dry_run: bool) -> String {
-    let mut command = tokio::process::Command::new(stack.repo_dir().join("target/debug/intake"));
+    let mut command =
+        tokio::process::Command::new(intake_tests::process::binary(stack, "debug", "intake"));
     command
         .arg("reconcile")
         .args(["--bucket", &gateway.bucket])

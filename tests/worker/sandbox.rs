@@ -31,7 +31,7 @@ fn file<'a>(name: &'a str, bytes: &'a [u8]) -> FileBytes<'a> {
 
 fn budget(memory_bytes: u64) -> Budget {
     Budget {
-        program: Stack::new().repo_dir().join("target/debug/intake-worker"),
+        program: intake_tests::process::binary(&Stack::new(), "debug", "intake-worker"),
         time: Duration::from_secs(20),
         memory_bytes,
     }
