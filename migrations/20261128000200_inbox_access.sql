@@ -66,8 +66,10 @@ set search_path = pg_catalog, public, pg_temp
 as $$
 begin
     if new.outcome = 'routed' then
+        -- The unit the worker copied, else the application's own.
         insert into queue_items (supplement_id, unit, application_id, arrived_at)
-        values (new.supplement_id, new.unit, new.application_id, new.arrived_at)
+        select new.supplement_id, coalesce(new.unit, a.unit), new.application_id, new.arrived_at
+        from applications a where a.application_id = new.application_id
         on conflict (supplement_id) do nothing;
     end if;
     return new;
@@ -79,7 +81,9 @@ create trigger supplements_enqueue
     for each row execute function queue_items_enqueue();
 
 insert into queue_items (supplement_id, unit, application_id, arrived_at)
-select supplement_id, unit, application_id, arrived_at from supplements where outcome = 'routed'
+select s.supplement_id, coalesce(s.unit, a.unit), s.application_id, s.arrived_at
+from supplements s join applications a on a.application_id = s.application_id
+where s.outcome = 'routed'
 on conflict (supplement_id) do nothing;
 
 create schema inbox;
