@@ -87,6 +87,18 @@ async fn timed(
     out
 }
 
+async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("page")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// 400 MB sealed into S3 as the worker would, streamed from a generator.
 async fn seal_large(inbox: &TestInbox, stack: &Stack, key: &str) -> Digest {
     let recipients =
@@ -123,15 +135,7 @@ fn main() {
         let mut cursors = Vec::new();
         let mut after = String::new();
         for _ in 0..SAMPLES {
-            let page: serde_json::Value = client
-                .get(format!("{api}/queue?unit={unit}&after={after}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("page")
-                .json()
-                .await
-                .expect("json");
+            let page: serde_json::Value = get_json(&client, &format!("{api}/queue?unit={unit}&after={after}"), &token).await;
             after = page["next"].as_str().unwrap_or_default().to_owned();
             cursors.push(after.clone());
         }
@@ -144,15 +148,7 @@ fn main() {
         })
         .await;
         let ids: Vec<String> = {
-            let page: serde_json::Value = client
-                .get(format!("{api}/queue?unit={unit}&limit=200"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("page")
-                .json()
-                .await
-                .expect("json");
+            let page: serde_json::Value = get_json(&client, &format!("{api}/queue?unit={unit}&limit=200"), &token).await;
             page["entries"].as_array().expect("entries").iter()
                 .filter(|e| e["readable"] == true)
                 .map(|e| e["supplement_id"].as_str().expect("id").to_owned())

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::App;
 use crate::auth::SignedIn;
-use crate::detail::{self, Detail};
+use crate::detail::{self, AccessEntry, Detail};
 use crate::error::{ApiError, ErrorBody};
 use crate::queue::{self, ChannelFilter, Cursor, FlagFilter, QueuePage, QueueQuery};
 
@@ -121,11 +121,7 @@ pub async fn list_queue(
     Query(params): Query<QueueParams>,
 ) -> Result<Json<QueuePage>, ApiError> {
     let query = params.into_query(app.config.page_size)?;
-    let mut tx = app.store.act_as(&who).await?;
-    let page = queue::page(&mut tx, &query).await?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let page = queue::page(&app.store, &who, &query).await?;
     Ok(Json(page))
 }
 
@@ -151,11 +147,7 @@ pub async fn take_next(
     SignedIn(who): SignedIn,
     Json(body): Json<TakeNext>,
 ) -> Result<Response, ApiError> {
-    let mut tx = app.store.act_as(&who).await?;
-    let picked = queue::take_next(&mut tx, &body.unit, app.config.lease).await?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let picked = queue::take_next(&app.store, &who, &body.unit, app.config.lease).await?;
     Ok(match picked {
         Some(supplement_id) => Json(Taken { supplement_id }).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -174,12 +166,7 @@ pub async fn supplement(
     SignedIn(who): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Detail>, ApiError> {
-    let mut tx = app.store.act_as(&who).await?;
-    let opened = detail::open(&mut tx, id).await?;
-    // The audit row of a refused look is kept too.
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let opened = detail::open(&app.store, &who, id).await?;
     let detail = opened.ok_or(ApiError::NotFound)?;
     if let Some(why) = &detail.supplement.why_not {
         return Err(ApiError::denied(why, detail.supplement.assigned_to.clone()));
@@ -199,11 +186,7 @@ pub async fn mark_handled(
     SignedIn(who): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = app.store.act_as(&who).await?;
-    queue::mark_handled(&mut tx, id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    queue::mark_handled(&app.store, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,28 +201,12 @@ pub async fn download(
     SignedIn(who): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let mut tx = app.store.act_as(&who).await?;
-    let file = detail::open_file(&mut tx, id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let file = detail::open_file(&app.store, &who, id).await?;
     let file = file.ok_or(ApiError::NotFound)?;
     if let Some(why) = &file.refused {
         return Err(ApiError::denied(why, None));
     }
     crate::download::serve(&app.objects, app.keys.clone(), file).await
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AccessEntry {
-    pub chain_seq: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor: String,
-    /// The roles the actor held when acting.
-    pub role: Option<String>,
-    pub action: String,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
 }
 
 /// Who opened a supplement, when and under which role: for the caseworker
@@ -253,16 +220,5 @@ pub async fn access_log(
     SignedIn(who): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<AccessEntry>>, ApiError> {
-    let mut tx = app.store.act_as(&who).await?;
-    let entries: Vec<AccessEntry> = sqlx::query_as(
-        "select chain_seq, at, actor, role, action, detail from inbox.read_access_log($1)",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(crate::store::StoreError::from)?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
-    Ok(Json(entries))
+    Ok(Json(detail::access_log(&app.store, &who, id).await?))
 }

@@ -4,11 +4,11 @@
 //! transaction (`inbox.open_supplement`), whether it is allowed or not.
 
 use chrono::{DateTime, Utc};
+use intake_core::access::Principal;
 use serde::Serialize;
-use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Supplement {
@@ -82,10 +82,8 @@ pub struct Detail {
 /// The opened supplement, or `None` when the signed-in person may not know
 /// it exists. A supplement they may see but not read comes back with
 /// `readable: false` and no content.
-pub async fn open(
-    tx: &mut Transaction<'static, Postgres>,
-    id: Uuid,
-) -> Result<Option<Detail>, StoreError> {
+pub async fn open(store: &Store, who: &Principal, id: Uuid) -> Result<Option<Detail>, StoreError> {
+    let mut tx = store.act_as(who).await?;
     let Some(supplement): Option<Supplement> = sqlx::query_as(
         "select supplement_id, outcome, channel, arrived_at, application_id, sequence, unit,
                 confidential, assigned_to, readable, why_not, transport, sender, customer_number,
@@ -95,12 +93,14 @@ pub async fn open(
          from inbox.open_supplement($1)",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?
     else {
         return Ok(None);
     };
     if !supplement.readable {
+        // The refused look is on record too.
+        tx.commit().await?;
         return Ok(Some(Detail {
             supplement,
             files: vec![],
@@ -114,13 +114,13 @@ pub async fn open(
          from inbox.files where supplement_id = $1 order by ordinal",
     )
     .bind(id)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     let duplicates = sqlx::query_scalar(
         "select supplement_id from inbox.supplements where duplicate_of = $1 order by arrived_at",
     )
     .bind(id)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     let gaps = match &supplement.application_id {
         Some(app) => {
@@ -130,11 +130,12 @@ pub async fn open(
             )
             .bind(app)
             .bind(supplement.arrived_at)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?
         }
         None => vec![],
     };
+    tx.commit().await?;
     Ok(Some(Detail {
         supplement,
         files,
@@ -157,15 +158,50 @@ pub struct FileToServe {
     pub refused: Option<String>,
 }
 
+/// Audited in the same transaction, whether allowed or refused.
 pub async fn open_file(
-    tx: &mut Transaction<'static, Postgres>,
+    store: &Store,
+    who: &Principal,
     id: Uuid,
 ) -> Result<Option<FileToServe>, StoreError> {
-    Ok(sqlx::query_as(
+    let mut tx = store.act_as(who).await?;
+    let file = sqlx::query_as(
         "select attachment_id, supplement_id, filename, size, sha256, bucket, object_key, refused
          from inbox.open_file($1)",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(file)
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AccessEntry {
+    pub chain_seq: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    /// The roles the actor held when acting.
+    pub role: Option<String>,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// Who looked at a supplement (reading it is itself recorded when there
+/// was anything to see).
+pub async fn access_log(
+    store: &Store,
+    who: &Principal,
+    id: Uuid,
+) -> Result<Vec<AccessEntry>, StoreError> {
+    let mut tx = store.act_as(who).await?;
+    let entries = sqlx::query_as(
+        "select chain_seq, at, actor, role, action, detail from inbox.read_access_log($1)",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(entries)
 }

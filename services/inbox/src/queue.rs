@@ -3,12 +3,13 @@
 //! ever holds what the signed-in person may know.
 
 use chrono::{DateTime, Utc};
+use intake_core::access::Principal;
 use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::types::PgInterval;
-use sqlx::{AssertSqlSafe, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// One place in the queue. For a confidential supplement the signed-in
 /// person may not read, only the place: no sender, flags or file count.
@@ -131,10 +132,10 @@ const FILTERS: &str = "outcome = 'routed' and unit = $1
     and ($3::text is null or flags @> jsonb_build_array(jsonb_build_object('kind', $3::text)))
     and ($4::boolean is null or (handled_at is not null) = $4)";
 
-pub async fn page(
-    tx: &mut Transaction<'static, Postgres>,
-    q: &QueueQuery,
-) -> Result<QueuePage, StoreError> {
+/// A page of the queue as `who` may see it; the look is audited in the
+/// same transaction.
+pub async fn page(store: &Store, who: &Principal, q: &QueueQuery) -> Result<QueuePage, StoreError> {
+    let mut tx = store.act_as(who).await?;
     let channel = q.channel.map(ChannelFilter::as_str);
     let flag = q.flag.map(FlagFilter::as_str);
     // Assembled from constants only; every value is bound.
@@ -145,7 +146,7 @@ pub async fn page(
     .bind(channel)
     .bind(flag)
     .bind(q.handled)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     let mut entries: Vec<QueueEntry> = sqlx::query_as(AssertSqlSafe(format!(
         "select supplement_id, application_id, sequence, unit, arrived_at, channel, confidential,
@@ -164,7 +165,7 @@ pub async fn page(
     .bind(q.after.map(|c| c.arrived_at))
     .bind(q.after.map(|c| c.supplement_id))
     .bind(i64::from(q.limit) + 1)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     let next = if entries.len() > q.limit as usize {
         entries.truncate(q.limit as usize);
@@ -187,8 +188,9 @@ pub async fn page(
             "after": q.after.map(|c| c.encode()),
             "shown": entries.len(),
         }))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(QueuePage {
         unit: q.unit.clone(),
         total,
@@ -200,29 +202,42 @@ pub async fn page(
 /// Leases the unit's next supplement to the signed-in caseworker; `None`
 /// when nothing is left they may take.
 pub async fn take_next(
-    tx: &mut Transaction<'static, Postgres>,
+    store: &Store,
+    who: &Principal,
     unit: &str,
     lease: std::time::Duration,
 ) -> Result<Option<Uuid>, StoreError> {
     let lease =
         PgInterval::try_from(lease).map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+    let mut tx = store.act_as(who).await?;
     let picked: Option<Uuid> = sqlx::query_scalar("select inbox.take_next($1, $2)")
         .bind(unit)
         .bind(lease)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(picked)
 }
 
+/// Marks a supplement handled; returns its unit, whose queue to go back to.
 pub async fn mark_handled(
-    tx: &mut Transaction<'static, Postgres>,
+    store: &Store,
+    who: &Principal,
     id: Uuid,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
+    let mut tx = store.act_as(who).await?;
+    let unit: Option<String> =
+        sqlx::query_scalar("select unit from inbox.supplements where supplement_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
     sqlx::query("select inbox.mark_handled($1)")
         .bind(id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(unit)
 }
 
 #[cfg(test)]

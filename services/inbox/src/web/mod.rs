@@ -159,14 +159,7 @@ async fn queue_page(
         Ok(q) => q,
         Err(e) => return web_error(&frame, e),
     };
-    let page = match async {
-        let mut tx = app.store.act_as(who).await?;
-        let page = queue::page(&mut tx, &query).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(page)
-    }
-    .await
-    {
+    let page = match queue::page(&app.store, who, &query).await {
         Ok(page) => page,
         Err(e) => return web_error(&frame, e.into()),
     };
@@ -211,14 +204,7 @@ async fn take_next(
         session: Some(&form.user.session),
         here: "/queue",
     };
-    let result = async {
-        let mut tx = app.store.act_as(form.user.principal()).await?;
-        let picked = queue::take_next(&mut tx, &unit, app.config.lease).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(picked)
-    }
-    .await;
-    match result {
+    match queue::take_next(&app.store, form.user.principal(), &unit, app.config.lease).await {
         Ok(Some(id)) => Redirect::to(&format!("/supplements/{id}")).into_response(),
         Ok(None) => Redirect::to(&format!(
             "/queue?unit={}&empty=1",
@@ -245,14 +231,7 @@ async fn detail_page(
     if let Some(refused) = from_elsewhere(&frame, &headers) {
         return refused;
     }
-    let opened = async {
-        let mut tx = app.store.act_as(user.principal()).await?;
-        let opened = crate::detail::open(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(opened)
-    }
-    .await;
-    let detail = match opened {
+    let detail = match crate::detail::open(&app.store, user.principal(), id).await {
         Ok(Some(d)) => d,
         Ok(None) => return web_error(&frame, ApiError::NotFound),
         Err(e) => return web_error(&frame, e.into()),
@@ -313,20 +292,7 @@ async fn mark_handled(
         session: Some(&form.user.session),
         here: &here,
     };
-    let result = async {
-        let mut tx = app.store.act_as(form.user.principal()).await?;
-        let unit: Option<String> =
-            sqlx::query_scalar("select unit from inbox.supplements where supplement_id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
-        queue::mark_handled(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(unit)
-    }
-    .await;
-    match result {
+    match queue::mark_handled(&app.store, form.user.principal(), id).await {
         Ok(unit) => Redirect::to(&format!(
             "/queue?unit={}",
             session::urlencoding(unit.as_deref().unwrap_or(""))
@@ -351,14 +317,7 @@ async fn download(
     if let Some(refused) = from_elsewhere(&frame, &headers) {
         return refused;
     }
-    let file = async {
-        let mut tx = app.store.act_as(user.principal()).await?;
-        let file = crate::detail::open_file(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(file)
-    }
-    .await;
-    let file = match file {
+    let file = match crate::detail::open_file(&app.store, user.principal(), id).await {
         Ok(Some(f)) => f,
         Ok(None) => return web_error(&frame, ApiError::NotFound),
         Err(e) => return web_error(&frame, e.into()),
