@@ -30,3 +30,19 @@ if [ ! -d "$browser_dir/node_modules/playwright-core" ] || [ ! -d "$browser_dir/
     (cd "$browser_dir" && npm ci --no-audit --no-fund --ignore-scripts) >>"$LOG_DIR/prereqs-npm.log" 2>&1 ||
         fail "could not install the browser test's packages; see $LOG_DIR/prereqs-npm.log"
 fi
+
+# The inbox API's contract test: schemathesis from PyPI in a virtualenv of
+# its own, pinned.
+schemathesis_venv="$TOOLS_DIR/schemathesis-$STACK_SCHEMATHESIS_VERSION"
+if [ ! -x "$schemathesis_venv/bin/schemathesis" ]; then
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        apt_install python3-venv
+    fi
+    say "prereqs: installing schemathesis $STACK_SCHEMATHESIS_VERSION into $schemathesis_venv"
+    rm -rf "$schemathesis_venv"
+    {
+        python3 -m venv "$schemathesis_venv" &&
+            "$schemathesis_venv/bin/pip" install --quiet "schemathesis==$STACK_SCHEMATHESIS_VERSION"
+    } >>"$LOG_DIR/prereqs-schemathesis.log" 2>&1 ||
+        fail "could not install schemathesis; see $LOG_DIR/prereqs-schemathesis.log"
+fi

@@ -20,9 +20,24 @@ start() {
         wait_until "$name" "$log" 60 grep -q '"message":"ready"' "$log"
         say "$name: ready (log: $log)"
     done
+    start_checkpoints
+}
+
+# The audit chain's head, signed into S3 now and every day after.
+start_checkpoints() {
+    local name=intake-audit-checkpoint log="$LOG_DIR/intake-audit-checkpoint.log"
+    if pid_alive "$name"; then
+        say "$name: already running"
+        return
+    fi
+    : >"$log"
+    spawn "$name" "$log" "$BIN_DIR/intake" audit checkpoint --every 24h
+    wait_until "$name" "$log" 60 grep -q 'audit checkpoint:' "$log"
+    say "$name: signed the audit chain's head; again every 24 h (log: $log)"
 }
 
 stop() {
+    stop_pid intake-audit-checkpoint
     for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_pid "intake-${SERVICES[i]}"; done
 }
 
@@ -34,6 +49,11 @@ status() {
             printf '  %-16s down\n' "intake-$s"
         fi
     done
+    if pid_alive intake-audit-checkpoint; then
+        printf '  %-16s up    pid %s\n' "audit-checkpoint" "$(cat "$RUN_DIR/intake-audit-checkpoint.pid")"
+    else
+        printf '  %-16s down\n' "audit-checkpoint"
+    fi
 }
 
 case "${1:-status}" in

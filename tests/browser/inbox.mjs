@@ -1,8 +1,10 @@
 // The inbox in a real browser (Debian's Chromium, driven by playwright-core):
 // sign in through the local identity provider, see the queue in arrival
 // order, take the next supplement, open it, download its file, mark it
-// handled; a delegate is refused a confidential one. axe-core checks the
-// queue and detail pages for WCAG 2.1 AA violations. Run by
+// handled; a delegate is refused a confidential one; a triage officer
+// attaches a supplement to its application; two security officers release
+// a quarantined file. axe-core checks every page for WCAG 2.1 AA
+// violations. Run by
 // tests/inbox/browser.rs, which starts the inbox and seeds its queue.
 //
 // Env: INBOX_URL, OIDC_PASSWORD, SHOTS (directory for screenshots),
@@ -25,7 +27,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox'],
 });
 
-async function signIn(user) {
+async function signIn(user, landing = '/queue') {
   const context = await browser.newContext({ locale: 'en-GB', acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${base}/`);
@@ -33,7 +35,7 @@ async function signIn(user) {
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/queue**`);
+  await page.waitForURL(`${base}${landing}**`);
   return { context, page };
 }
 
@@ -110,6 +112,57 @@ async function accessibility(page, what) {
   assert.match(await page.locator('main').innerText(), /confidential.*aino.*delegates may not/s);
   assert.ok(!(await page.content()).includes(expect.secret_sender));
   await page.screenshot({ path: `${shots}/delegate-refused.png` });
+  await context.close();
+}
+
+// A triage officer attaches the unmatched supplement to its application.
+{
+  const { context, page } = await signIn('tiina', '/triage');
+  await accessibility(page, 'triage page');
+  await page.screenshot({ path: `${shots}/triage.png`, fullPage: true });
+  assert.match(await page.locator('main table').innerText(), /No application number anywhere in it/);
+  await page.locator(`a[href="/supplements/${expect.triage}"]`).click();
+  await page.waitForURL(`${base}/supplements/${expect.triage}`);
+  await accessibility(page, 'triage detail page');
+  await page.getByLabel('Application number').fill(expect.plain_app);
+  await page.getByLabel('Note for the audit log (optional)').fill('Passport number in the scan matches');
+  await page.screenshot({ path: `${shots}/triage-detail.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Attach to the application' }).click();
+  await page.waitForURL(`${base}/triage?done=attached**`);
+  assert.match(await page.locator('p.notice').innerText(), new RegExp(`Attached to ${expect.plain_app} as supplement 3`));
+  assert.equal(await page.locator(`a[href="/supplements/${expect.triage}"]`).count(), 0, 'out of triage');
+  await context.close();
+}
+
+// Two security officers release a quarantined file: one asks, another
+// approves, clamd scans it again, and it joins its supplement.
+{
+  const asker = await signIn('sami', '/quarantine');
+  await accessibility(asker.page, 'quarantine page');
+  await asker.page.getByRole('link', { name: 'invoice.pdf' }).click();
+  await asker.page.waitForURL(`${base}/quarantine/${expect.infected_file}`);
+  await accessibility(asker.page, 'quarantined file page');
+  await asker.page.getByLabel(/Why the file should be released/).fill('The sender phoned: her payslip, a false positive');
+  await asker.page.screenshot({ path: `${shots}/quarantine-file.png`, fullPage: true });
+  await asker.page.getByRole('button', { name: 'Ask for release' }).click();
+  await asker.page.waitForURL(`${base}/quarantine?done=asked`);
+  await asker.page.goto(`${base}/quarantine/${expect.infected_file}`);
+  assert.equal(await asker.page.getByRole('button', { name: 'Approve release' }).count(), 0, 'not by the one who asked');
+  await asker.context.close();
+
+  const approver = await signIn('sofia', '/quarantine');
+  await approver.page.getByRole('link', { name: 'invoice.pdf' }).click();
+  assert.match(await approver.page.locator('main').innerText(), /Release asked for by sami/);
+  await approver.page.getByRole('button', { name: 'Approve release' }).click();
+  await approver.page.waitForURL(`${base}/quarantine?done=released`);
+  assert.match(await approver.page.locator('p.notice').innerText(), /Released/);
+  await approver.page.screenshot({ path: `${shots}/quarantine-released.png`, fullPage: true });
+  await approver.context.close();
+
+  const { context, page } = await signIn('mikko');
+  await page.goto(`${base}/supplements/${expect.first}`);
+  assert.equal(await page.locator('a[href^="/files/"]').count(), 2, 'the released file is downloadable');
+  assert.match(await page.locator('table.files').innerText(), /Released after review/);
   await context.close();
 }
 

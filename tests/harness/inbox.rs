@@ -43,6 +43,16 @@ impl TestInbox {
 
     /// `release` for benchmarks.
     pub async fn start_profile(stack: &Stack, port: u16, profile: &'static str) -> Self {
+        Self::start_with(stack, port, profile, &[]).await
+    }
+
+    /// With some settings replaced (a scanner that is not there, say).
+    pub async fn start_with(
+        stack: &Stack,
+        port: u16,
+        profile: &'static str,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         let db = stack.database().await;
         let (store, bucket) = stack.bucket().await;
         let url = format!("http://127.0.0.1:{port}");
@@ -57,6 +67,7 @@ impl TestInbox {
             "INTAKE_INBOX__OIDC__CLIENT_ID",
             "INTAKE_INBOX__OIDC__CLIENT_SECRET",
             "INTAKE_INBOX__SESSION_KEY",
+            "INTAKE_CLAMAV__ADDRESS",
         ]
         .iter()
         .map(|k| (k.to_string(), stack.get(k)))
@@ -76,6 +87,10 @@ impl TestInbox {
             ("INTAKE_TELEMETRY__LOG_FORMAT".into(), "json".into()),
             ("RUST_LOG".into(), "info".into()),
         ]);
+        for (key, value) in overrides {
+            env.retain(|(k, _)| k != key);
+            env.push(((*key).to_owned(), (*value).to_owned()));
+        }
         let process =
             ServiceProcess::start(stack, "intake-inbox", &unique("inbox"), env, profile).await;
         let recipients =
@@ -127,21 +142,26 @@ impl TestInbox {
     /// number of their application.
     pub async fn supplement(&self, s: SupplementSeed<'_>) -> Uuid {
         let id = Uuid::now_v7();
-        let (text_bucket, text_key) = match s.text {
+        let (text_bucket, text_key, text_digest) = match s.text {
             Some(text) => {
                 let key = format!("supplements/{id}/text.age");
-                self.seal(&key, Bytes::from(text.to_owned())).await;
-                (Some(self.bucket.clone()), Some(key))
+                let digest = self.seal(&key, Bytes::from(text.to_owned())).await;
+                (Some(self.bucket.clone()), Some(key), Some(digest))
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let sequence: Option<i64> = if s.outcome == "routed" {
             let app = s
                 .application_id
                 .expect("a routed supplement has an application");
+            // The worker's counter, which a triage attach continues.
             Some(
                 sqlx::query_scalar(
-                    "select coalesce(max(sequence), 0) + 1 from supplements where application_id = $1",
+                    "insert into application_sequences (application_id, last_sequence)
+                     values ($1, 1)
+                     on conflict (application_id)
+                     do update set last_sequence = application_sequences.last_sequence + 1
+                     returning last_sequence",
                 )
                 .bind(app)
                 .fetch_one(&self.db.pool)
@@ -164,9 +184,10 @@ impl TestInbox {
         sqlx::query(
             "insert into supplements (supplement_id, event_id, channel, transport, sender, arrived_at,
                  language, outcome, application_id, sequence, unit, confidential, duplicate_of,
-                 flags, triage_reasons, text_bucket, text_key, receipt_reference)
+                 flags, triage_reasons, text_bucket, text_key, receipt_reference, triage_candidates,
+                 text_size, text_sha256)
              values ($1, $2, $3, 'securemail', $4, $5, 'fi', $6, $7, $8, $9, $10, $11, $12, $13,
-                 $14, $15, $16)",
+                 $14, $15, $16, $17, $18, $19)",
         )
         .bind(id)
         .bind(Uuid::new_v4())
@@ -188,6 +209,9 @@ impl TestInbox {
         .bind(text_bucket)
         .bind(text_key)
         .bind(format!("R-{}", &id.simple().to_string()[20..]))
+        .bind((s.outcome == "triage").then_some(s.candidates))
+        .bind(text_digest.as_ref().map(|d| d.size as i64))
+        .bind(text_digest.as_ref().map(|d| d.sha256.clone()))
         .execute(&self.db.pool)
         .await
         .expect("insert supplement");
@@ -247,6 +271,8 @@ pub struct SupplementSeed<'a> {
     pub duplicate_of: Option<Uuid>,
     pub flags: serde_json::Value,
     pub text: Option<&'a str>,
+    /// For a triaged one: the applications the matcher pointed at.
+    pub candidates: &'a [&'a str],
 }
 
 impl Default for SupplementSeed<'_> {
@@ -261,6 +287,7 @@ impl Default for SupplementSeed<'_> {
             duplicate_of: None,
             flags: serde_json::json!([]),
             text: Some("Hello, here is my passport."),
+            candidates: &[],
         }
     }
 }

@@ -7,14 +7,33 @@ use reqwest::{Method, StatusCode};
 use crate::fixture::Fixture;
 
 async fn verify(f: &Fixture) -> (bool, String) {
+    intake(f, &["audit", "verify"], &[]).await
+}
+
+/// Runs the `intake` command line against the fixture's database, with
+/// the stack's own checkpoint settings (if any) replaced by `env`.
+async fn intake(f: &Fixture, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let binary = intake_tests::process::binary(&f.stack, "debug", "intake");
-    let out = tokio::process::Command::new(binary)
-        .args(["audit", "verify"])
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(args)
         .env("INTAKE_POSTGRES__URL", f.stack.database_url(&f.inbox.db))
-        .env_remove("INTAKE_CONFIG")
-        .output()
-        .await
-        .expect("run intake audit verify");
+        .env_remove("INTAKE_CONFIG");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("INTAKE_AUDIT__")) {
+        command.env_remove(key);
+    }
+    for key in [
+        "ENDPOINT",
+        "REGION",
+        "ACCESS_KEY_ID",
+        "SECRET_ACCESS_KEY",
+        "FORCE_PATH_STYLE",
+    ] {
+        let key = format!("INTAKE_S3__{key}");
+        command.env(&key, f.stack.get(&key));
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().await.expect("run intake");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -148,4 +167,82 @@ async fn the_assigned_caseworker_and_auditors_see_who_looked() {
         serde_json::json!([]),
         "not assigned, not an auditor: nothing"
     );
+}
+
+/// Someone with the owner's password rewrites the chain from a row on,
+/// hashes and head included: the chain alone still verifies, the signed
+/// checkpoint taken before does not match.
+#[tokio::test]
+async fn a_rewritten_chain_is_caught_by_a_signed_checkpoint() {
+    let f = Fixture::new().await;
+    let mikko = f.token("mikko").await;
+    for _ in 0..4 {
+        f.queue(&mikko, "").await;
+    }
+    let (ok, keys) = intake(&f, &["audit", "keygen"], &[]).await;
+    assert!(ok, "{keys}");
+    let mut lines = keys.lines();
+    let public = lines
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .expect("public key")
+        .to_owned();
+    let private = lines.next().expect("private key").to_owned();
+    let prefix = format!("audit-checkpoints/{}/", uuid::Uuid::new_v4());
+    let settings = [
+        ("INTAKE_AUDIT__CHECKPOINT_BUCKET", f.inbox.bucket.as_str()),
+        ("INTAKE_AUDIT__CHECKPOINT_PREFIX", prefix.as_str()),
+        ("INTAKE_AUDIT__SIGNING_KEY", private.as_str()),
+        ("INTAKE_AUDIT__VERIFYING_KEY", public.as_str()),
+    ];
+    let (ok, text) = intake(&f, &["audit", "checkpoint"], &settings).await;
+    assert!(ok, "{text}");
+    assert!(text.contains("row 4"), "{text}");
+    let (ok, text) = intake(&f, &["audit", "verify"], &settings).await;
+    assert!(ok && text.contains("1 signed checkpoints match"), "{text}");
+
+    // Row 2 changed, every hash after it recomputed, the head moved along.
+    let pool = &f.inbox.db.pool;
+    for sql in [
+        "alter table audit_log disable trigger audit_log_append_only",
+        "alter table audit_chain_head disable trigger audit_chain_head_only_by_chain",
+        "update audit_log set actor = 'someone-else' where chain_seq = 2",
+        "do $$
+         declare r audit_log%rowtype; prev bytea;
+         begin
+             select hash into prev from audit_log where chain_seq = 1;
+             for r in select * from audit_log where chain_seq >= 2 order by chain_seq loop
+                 r.prev_hash := prev;
+                 r.hash := sha256(prev || convert_to(audit_canonical(r), 'UTF8'));
+                 update audit_log set prev_hash = r.prev_hash, hash = r.hash where chain_seq = r.chain_seq;
+                 prev := r.hash;
+             end loop;
+             update audit_chain_head set hash = prev;
+         end $$",
+        "alter table audit_log enable trigger audit_log_append_only",
+        "alter table audit_chain_head enable trigger audit_chain_head_only_by_chain",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .expect(sql);
+    }
+    let (ok, text) = verify(&f).await;
+    assert!(ok, "the chain alone cannot tell: {text}");
+    let (ok, text) = intake(&f, &["audit", "verify"], &settings).await;
+    assert!(!ok && text.contains("checkpoint pins"), "{text}");
+
+    // A checkpoint signed with another key is no checkpoint.
+    let (_, other) = intake(&f, &["audit", "keygen"], &[]).await;
+    let other_private = other.lines().nth(1).expect("private key").to_owned();
+    let forged_prefix = format!("{prefix}forged/");
+    let forger = [
+        ("INTAKE_AUDIT__CHECKPOINT_BUCKET", f.inbox.bucket.as_str()),
+        ("INTAKE_AUDIT__CHECKPOINT_PREFIX", forged_prefix.as_str()),
+        ("INTAKE_AUDIT__SIGNING_KEY", other_private.as_str()),
+    ];
+    let (ok, text) = intake(&f, &["audit", "checkpoint"], &forger).await;
+    assert!(ok, "{text}");
+    let (ok, text) = intake(&f, &["audit", "verify"], &settings).await;
+    assert!(!ok && text.contains("signed with key"), "{text}");
 }

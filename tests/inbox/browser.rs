@@ -1,6 +1,6 @@
 //! The inbox in Debian's Chromium: `tests/browser/inbox.mjs` signs in
-//! through the local identity provider and works the queue; screenshots go
-//! to `target/browser/`.
+//! through the local identity provider and works the queue, triage and
+//! quarantine; screenshots go to `target/browser/`.
 
 use intake_tests::inbox::TestInbox;
 
@@ -16,6 +16,8 @@ async fn a_caseworker_works_the_queue_in_a_real_browser() {
     let expect = serde_json::json!({
         "first": f.first,
         "secret": f.secret,
+        "triage": f.triage,
+        "infected_file": f.infected_file,
         "plain_app": PLAIN_APP,
         "first_text": "Hello, here is my passport",
         "secret_sender": "secret@example.org",

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 pub const HELSINKI: &str = "residence-permits-helsinki";
 pub const TAMPERE: &str = "residence-permits-tampere";
-pub const PLAIN_APP: &str = "MIG-2026-100001-1";
-pub const SECRET_APP: &str = "MIG-2026-100002-1";
-pub const TAMPERE_APP: &str = "MIG-2026-100003-1";
+pub const PLAIN_APP: &str = "MIG-2026-100001-9";
+pub const SECRET_APP: &str = "MIG-2026-100002-4";
+pub const TAMPERE_APP: &str = "MIG-2026-100003-5";
 pub const CLEAN_PDF: &[u8] = b"%PDF-1.4 a passport scan";
 
 pub struct Fixture {

@@ -6,5 +6,7 @@ mod access;
 mod audit;
 mod browser;
 mod fixture;
+mod quarantine;
 mod take_next;
 mod tokens;
+mod triage;

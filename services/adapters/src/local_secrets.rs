@@ -28,6 +28,8 @@ const COMMITTED: &[&str] = &[
     "bc178ceebf32f132caaa5ba23ffd8474dcbef8c65bb1a26dd48a404b1408e371",
     // INTAKE_INBOX__SESSION_KEY
     "9e56e97425e811979d655cf952ca2e1f309b80291b59ed7df4f0dc7dead72fde",
+    // INTAKE_AUDIT__SIGNING_KEY
+    "bc37709934ae70287ab3aa600c31245c29c241566ccf80cd7a52c9cf4f057414",
     // infra/local/dkim/local.pem
     "9247f348cbf59fbe84fd66d403a28e220290d097fe28ce1c26d52a66007bb53b",
 ];
@@ -94,6 +96,7 @@ mod tests {
             "PASSWORD",
             "KEY_ID",
             "SESSION_KEY",
+            "SIGNING_KEY",
         ];
         let public = ["INTAKE_S3__ACCESS_KEY_ID"];
         let mut checked = 0;

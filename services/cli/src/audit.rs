@@ -1,5 +1,7 @@
 //! `intake audit verify`: walks the audit log's hash chain from the first
-//! row to the head, in constant memory, and says where it is broken.
+//! row to the head, in constant memory, and says where it is broken; and,
+//! where checkpoints are configured, that every signed checkpoint matches
+//! the row it pins.
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -7,11 +9,26 @@ use intake_adapters::pg;
 use intake_core::audit::{ChainRow, ChainVerifier};
 use sqlx::Row;
 
-use crate::PostgresOnly;
+use crate::checkpoint::{self, AuditSettings};
+
+#[derive(Debug, serde::Deserialize)]
+struct VerifyConfig {
+    postgres: pg::PostgresConfig,
+    #[serde(default)]
+    s3: Option<intake_adapters::s3::S3Config>,
+    #[serde(default)]
+    audit: Option<AuditSettings>,
+}
 
 pub async fn verify() -> anyhow::Result<()> {
-    let config: PostgresOnly =
+    let config: VerifyConfig =
         intake_adapters::config::load().context("failed to load configuration")?;
+    // Read before the chain: a checkpoint written meanwhile pins a row the
+    // snapshot below already holds.
+    let pinned = match (&config.s3, &config.audit) {
+        (Some(s3), Some(audit)) => Some(checkpoint::load_verified(s3, audit).await?),
+        _ => None,
+    };
     let pool = pg::connect(&config.postgres).await?;
     // One snapshot for the rows and the head, so rows written meanwhile
     // are neither half seen nor taken for rows removed.
@@ -35,6 +52,14 @@ pub async fn verify() -> anyhow::Result<()> {
         verifier
             .push(&row)
             .map_err(|e| anyhow::anyhow!("audit chain broken: {e}"))?;
+        if let Some(pinned) = pinned.as_ref().and_then(|p| p.get(&row.chain_seq))
+            && pinned.as_slice() != row.hash.as_slice()
+        {
+            anyhow::bail!(
+                "audit chain broken: row {} is not the row the signed checkpoint pins (the chain was rewritten)",
+                row.chain_seq
+            );
+        }
     }
     drop(rows);
     let (seq, hash) = verifier.head();
@@ -49,7 +74,24 @@ pub async fn verify() -> anyhow::Result<()> {
         ),
         _ => {}
     }
-    println!("audit chain intact: {seq} rows, head {}", hex_string(hash));
+    let checked = match &pinned {
+        Some(pinned) => {
+            if let Some((&last, _)) = pinned.range(seq + 1..).next_back() {
+                anyhow::bail!(
+                    "audit chain broken: a signed checkpoint pins row {last}, the rows end at {seq} (rows were removed)"
+                );
+            }
+            format!("{} signed checkpoints match", pinned.len())
+        }
+        None => {
+            "no checkpoints checked (audit.checkpoint_bucket and audit.verifying_key are not set)"
+                .to_owned()
+        }
+    };
+    println!(
+        "audit chain intact: {seq} rows, head {}; {checked}",
+        hex_string(hash)
+    );
     Ok(())
 }
 

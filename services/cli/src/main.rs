@@ -3,6 +3,7 @@
 
 mod audit;
 mod check;
+mod checkpoint;
 mod reconcile;
 mod status;
 
@@ -48,7 +49,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// The audit log: `verify` checks its hash chain from the first row.
+    /// The audit log: `verify` checks its hash chain and signed checkpoints,
+    /// `checkpoint` signs its head into S3.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -61,8 +63,17 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute every row's hash; fails at the first changed, removed or
-    /// unlinked row.
+    /// unlinked row, and where checkpoints are configured, at a checkpoint
+    /// that is forged or pins another row than the one stored.
     Verify,
+    /// Sign the chain's head and store it in S3 (audit.checkpoint_bucket).
+    Checkpoint {
+        /// Keep running and take one this often (e.g. `24h`), the first now.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        every: Option<std::time::Duration>,
+    },
+    /// Print a new checkpoint signing key and its public half.
+    Keygen,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -120,9 +131,11 @@ async fn main() -> anyhow::Result<()> {
             unrecorded_after,
             dry_run,
         } => reconcile::run(&bucket, unrecorded_after, dry_run).await?,
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => audit::verify().await?,
+        Command::Audit { command } => match command {
+            AuditCommand::Verify => audit::verify().await?,
+            AuditCommand::Checkpoint { every } => checkpoint::take(every).await?,
+            AuditCommand::Keygen => checkpoint::keygen(),
+        },
         Command::Keygen => {
             use age::secrecy::ExposeSecret;
             let identity = age::x25519::Identity::generate();

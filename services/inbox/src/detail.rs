@@ -40,6 +40,8 @@ pub struct Supplement {
     pub lease_expires_at: Option<DateTime<Utc>>,
     pub handled_by: Option<String>,
     pub handled_at: Option<DateTime<Utc>>,
+    /// In triage: the applications the texts pointed at.
+    pub triage_candidates: Option<Vec<String>>,
     #[serde(skip)]
     pub text_bucket: Option<String>,
     #[serde(skip)]
@@ -59,6 +61,9 @@ pub struct FileEntry {
     pub verdict: String,
     pub verdict_detail: Option<String>,
     pub downloadable: bool,
+    /// Quarantined first, let through by two security officers after a
+    /// second scan.
+    pub released: bool,
 }
 
 /// An earlier arrival for the same application that is not in the queue:
@@ -89,7 +94,7 @@ pub async fn open(store: &Store, who: &Principal, id: Uuid) -> Result<Option<Det
                 confidential, assigned_to, readable, why_not, transport, sender, customer_number,
                 language, request_id, flags, triage_reasons, duplicate_of, possible_resend_of,
                 receipt_reference, leased_by, lease_expires_at, handled_by, handled_at,
-                text_bucket, text_key
+                triage_candidates, text_bucket, text_key
          from inbox.open_supplement($1)",
     )
     .bind(id)
@@ -110,7 +115,7 @@ pub async fn open(store: &Store, who: &Principal, id: Uuid) -> Result<Option<Det
     }
     let files = sqlx::query_as(
         "select attachment_id, ordinal, filename, declared_type, detected_type, size, sha256,
-                verdict, verdict_detail, downloadable
+                verdict, verdict_detail, downloadable, released
          from inbox.files where supplement_id = $1 order by ordinal",
     )
     .bind(id)

@@ -69,6 +69,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Forbidden(why) => ApiError::denied(&why, None),
             StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Invalid(what) => ApiError::Invalid(what),
             StoreError::Database(e) => ApiError::Unavailable(e.into()),
         }
     }

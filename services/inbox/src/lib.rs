@@ -10,8 +10,10 @@ mod auth;
 mod detail;
 mod download;
 mod error;
+mod quarantine;
 mod queue;
 mod store;
+mod triage;
 mod web;
 
 use std::sync::Arc;
@@ -19,8 +21,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
+use intake_adapters::clamav::Scanner;
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::sealing::KeyRing;
+use intake_core::topics::TopicNames;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::bearer::TokenVerifier;
@@ -41,6 +45,11 @@ pub struct Inner {
     pub keys: Arc<KeyRing>,
     pub tokens: TokenVerifier,
     pub web: WebSettings,
+    /// Where attached supplements are announced (the worker's topic names).
+    pub topics: TopicNames,
+    /// Scans a file again before a release; without an answer nothing is
+    /// released.
+    pub scanner: Scanner,
 }
 
 impl std::ops::Deref for App {
@@ -73,6 +82,23 @@ pub fn router(app: App) -> Router {
         .route("/supplements/{id}", get(api::supplement))
         .route("/supplements/{id}/handled", post(api::mark_handled))
         .route("/supplements/{id}/access-log", get(api::access_log))
+        .route("/supplements/{id}/attach", post(api::triage::attach))
+        .route("/supplements/{id}/dismiss", post(api::triage::dismiss))
+        .route("/triage", get(api::triage::list))
+        .route("/quarantine", get(api::quarantine::list))
+        .route("/quarantine/{id}/analysis", post(api::quarantine::analysis))
+        .route(
+            "/quarantine/{id}/release-requests",
+            post(api::quarantine::request_release),
+        )
+        .route(
+            "/release-requests/{id}/approve",
+            post(api::quarantine::approve),
+        )
+        .route(
+            "/release-requests/{id}/reject",
+            post(api::quarantine::reject),
+        )
         .route("/files/{id}", get(api::download))
         .route("/openapi.json", get(api::openapi));
     Router::new()

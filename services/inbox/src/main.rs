@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum_extra::extract::cookie::Key;
 use base64::prelude::*;
+use intake_adapters::clamav::{ClamavConfig, Scanner};
 use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::sealing::KeyRing;
@@ -18,12 +19,26 @@ use secrecy::ExposeSecret;
 struct Config {
     inbox: InboxConfig,
     s3: S3Config,
+    /// clamd, for the second scan before a quarantined file is released.
+    clamav: ClamavConfig,
     postgres: pg::PostgresConfig,
     #[serde(default)]
     telemetry: telemetry::TelemetryConfig,
+    /// Only the topic prefix is read: attached supplements are announced
+    /// on the worker's routed topic through the outbox.
+    #[serde(default)]
+    kafka: KafkaNames,
     /// Runs the local stack, whose committed secrets it may then use.
     #[serde(default)]
     local_stack: bool,
+}
+
+/// `INTAKE_KAFKA__TOPIC_PREFIX`, as every service reads it; the rest of
+/// the Kafka settings are not the inbox's business.
+#[derive(Debug, Default, serde::Deserialize)]
+struct KafkaNames {
+    #[serde(default)]
+    topic_prefix: String,
 }
 
 #[tokio::main]
@@ -122,6 +137,8 @@ async fn main() -> anyhow::Result<()> {
         keys: Arc::new(keys),
         tokens,
         web,
+        topics: intake_core::topics::TopicNames::new(config.kafka.topic_prefix),
+        scanner: Scanner::new(&config.clamav),
     });
     tracing::info!(address = %listener.local_addr()?, "ready");
     intake_inbox::serve(listener, app, intake_adapters::shutdown::signal())

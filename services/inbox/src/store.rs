@@ -21,6 +21,9 @@ pub enum StoreError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// A value the schema refuses (`invalid_parameter_value`).
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error")]
     Database(#[source] sqlx::Error),
 }
@@ -34,6 +37,7 @@ impl From<sqlx::Error> for StoreError {
                 Some("42501") => return StoreError::Forbidden(message),
                 Some("P0002") => return StoreError::NotFound,
                 Some("55000") => return StoreError::Conflict(message),
+                Some("22023") => return StoreError::Invalid(message),
                 _ => {}
             }
         }

@@ -4,8 +4,10 @@
 pub mod forms;
 pub mod login;
 pub mod pages;
+mod quarantine;
 pub mod session;
 pub mod texts;
+mod triage;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -54,6 +56,18 @@ pub fn routes() -> Router<App> {
         .route("/queue/take-next", post(take_next))
         .route("/supplements/{id}", get(detail_page))
         .route("/supplements/{id}/handled", post(mark_handled))
+        .route("/supplements/{id}/attach", post(triage::attach))
+        .route("/supplements/{id}/dismiss", post(triage::dismiss))
+        .route("/triage", get(triage::list))
+        .route("/quarantine", get(quarantine::list))
+        .route("/quarantine/{id}", get(quarantine::file_page))
+        .route("/quarantine/{id}/analysis", post(quarantine::analysis))
+        .route(
+            "/quarantine/{id}/release-requests",
+            post(quarantine::request_release),
+        )
+        .route("/release-requests/{id}/approve", post(quarantine::approve))
+        .route("/release-requests/{id}/reject", post(quarantine::reject))
         .route("/files/{id}", get(download))
         .route("/static/inbox.css", get(stylesheet))
 }
@@ -85,8 +99,11 @@ async fn home(
     PageLang(t): PageLang,
     jar: PrivateCookieJar<Key>,
 ) -> Response {
-    if session::current(&jar, app.web.secure_cookies).is_some() {
-        return Redirect::to("/queue").into_response();
+    if let Some(session) = session::current(&jar, app.web.secure_cookies) {
+        let landing = pages::sections(t, &session.principal)
+            .first()
+            .map_or("/queue", |(path, _)| *path);
+        return Redirect::to(landing).into_response();
     }
     pages::sign_in_page(&Frame {
         t,
@@ -140,6 +157,12 @@ async fn queue_page(
         here,
     };
     let Some(unit) = p.unit.clone().or_else(|| units.first().cloned()) else {
+        // Someone without a unit lands where their roles take them.
+        if let Some((path, _)) = pages::sections(t, who).first()
+            && *path != "/queue"
+        {
+            return Redirect::to(path).into_response();
+        }
         return pages::message_page(&frame, "error_title", t.get("no_units")).into_response();
     };
     let empty_is_none = |v: Option<String>| v.filter(|s| !s.is_empty());

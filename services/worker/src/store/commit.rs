@@ -294,13 +294,18 @@ impl Record<'_> {
             .triage
             .as_ref()
             .map(|(reasons, _)| serde_json::to_value(reasons).unwrap_or_default());
+        let candidates: Option<Vec<&str>> = self
+            .triage
+            .as_ref()
+            .map(|(_, candidates)| candidates.iter().map(ApplicationId::as_str).collect());
         sqlx::query(
             "insert into supplements (supplement_id, event_id, channel, transport, sender,
                  customer_number, arrived_at, language, outcome, application_id, sequence, unit,
                  confidential, request_id, duplicate_of, possible_resend_of, flags, triage_reasons,
-                 text_bucket, text_key, decrypted_with, receipt_reference, inbound_attempt)
+                 text_bucket, text_key, decrypted_with, receipt_reference, inbound_attempt,
+                 triage_candidates, text_size, text_sha256)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22, $23)",
+                 $18, $19, $20, $21, $22, $23, $24, $25, $26)",
         )
         .bind(id)
         .bind(intake_core::ingest::inbound_event_id(id))
@@ -328,6 +333,9 @@ impl Record<'_> {
         .bind(a.decrypted_with.as_deref())
         .bind(&reference)
         .bind(a.inbound_attempt)
+        .bind(candidates)
+        .bind(a.text_object.as_ref().map(|o| o.size as i64))
+        .bind(a.text_object.as_ref().map(|o| o.sha256.as_str()))
         .execute(&mut *tx)
         .await?;
 

@@ -25,12 +25,17 @@ pub fn detail_page(frame: &Frame<'_>, view: &DetailView<'_>) -> Html<String> {
         ),
         _ => t.get("detail_title_plain").to_owned(),
     };
-    let queue_link = match &s.unit {
-        Some(unit) => format!("/queue?unit={}", crate::web::session::urlencoding(unit)),
-        None => "/queue".to_owned(),
+    let in_triage = matches!(s.outcome.as_str(), "triage" | "unprocessable");
+    let (back, back_text) = match &s.unit {
+        _ if in_triage => ("/triage".to_owned(), t.get("back_to_triage")),
+        Some(unit) => (
+            format!("/queue?unit={}", crate::web::session::urlencoding(unit)),
+            t.get("back_to_queue"),
+        ),
+        None => ("/queue".to_owned(), t.get("back_to_queue")),
     };
     let body = html! {
-        p { a href=(queue_link) { (t.get("back_to_queue")) } }
+        p { a href=(back) { (back_text) } }
         h1 { (title) }
         @if !view.detail.gaps.is_empty() {
             div.gaps role="note" {
@@ -117,6 +122,7 @@ pub fn detail_page(frame: &Frame<'_>, view: &DetailView<'_>) -> Html<String> {
                             td {
                                 (verdict(frame, &f.verdict))
                                 @if let Some(why) = &f.verdict_detail { ": " (why) }
+                                @if f.released { " (" (t.get("released")) ")" }
                             }
                             td {
                                 @if f.downloadable {
@@ -132,6 +138,9 @@ pub fn detail_page(frame: &Frame<'_>, view: &DetailView<'_>) -> Html<String> {
                     }
                 }
             }
+        }
+        @if in_triage {
+            (super::decide_forms(frame, s))
         }
         @if s.handled_at.is_none() && s.outcome == "routed" {
             form method="post" action={ "/supplements/" (s.supplement_id) "/handled" } {

@@ -2,13 +2,18 @@
 //! signed-in person's language, with no script at all.
 
 mod detail;
+mod quarantine;
 mod queue;
+mod triage;
 
 pub use detail::{DetailView, detail_page};
+pub use quarantine::{QuarantineView, quarantine_page, quarantined_file_page};
 pub use queue::{QueueView, queue_page};
+pub use triage::{TriageView, decide_forms, triage_page};
 
 use axum::response::Html;
 use chrono::{DateTime, Utc};
+use intake_core::access::{Principal, Role};
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::{Session, urlencoding};
@@ -52,6 +57,22 @@ pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Html<String> {
                         }
                     }
                     @if let Some(session) = frame.session {
+                        @let sections = sections(t, &session.principal);
+                        @if sections.len() > 1 {
+                            nav aria-label=(t.get("nav_main")) {
+                                ul.sections {
+                                    @for (path, name) in &sections {
+                                        li {
+                                            @if frame.here.split('?').next() == Some(*path) {
+                                                span aria-current="page" { (name) }
+                                            } @else {
+                                                a href=(path) { (name) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         div.who {
                             span { (t.fill("signed_in_as", &[("name", session.principal.display_name())])) }
                             form method="post" action="/logout" {
@@ -66,6 +87,21 @@ pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Html<String> {
         }
     };
     Html(markup.into_string())
+}
+
+/// The parts of the inbox a person's roles open, first the one they land on.
+pub fn sections(t: Texts, who: &Principal) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if who.works_queues() {
+        out.push(("/queue", t.get("nav_queue")));
+    }
+    if who.has(Role::TriageOfficer) {
+        out.push(("/triage", t.get("nav_triage")));
+    }
+    if who.has(Role::SecurityOfficer) {
+        out.push(("/quarantine", t.get("nav_quarantine")));
+    }
+    out
 }
 
 /// A page for when nothing else can be shown (before the language is

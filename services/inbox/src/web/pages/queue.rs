@@ -81,7 +81,7 @@ pub fn queue_page(frame: &Frame<'_>, view: &QueueView<'_>) -> Html<String> {
                 }
             }
         }
-        nav.pages aria-label="pages" {
+        nav.pages aria-label=(t.get("pages")) {
             @if view.paged {
                 a href={ "/queue?" (filter_query(view, None)) } { (t.get("first_page")) }
             }

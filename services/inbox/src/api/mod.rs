@@ -16,10 +16,15 @@ use crate::detail::{self, AccessEntry, Detail};
 use crate::error::{ApiError, ErrorBody};
 use crate::queue::{self, ChannelFilter, Cursor, FlagFilter, QueuePage, QueueQuery};
 
+pub mod quarantine;
+pub mod triage;
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "intake inbox", description = "The caseworkers' queue of supplements."),
-    paths(me, list_queue, take_next, supplement, mark_handled, download, access_log),
+    paths(me, list_queue, take_next, supplement, mark_handled, download, access_log,
+        triage::list, triage::attach, triage::dismiss, quarantine::list, quarantine::analysis,
+        quarantine::request_release, quarantine::approve, quarantine::reject),
     components(schemas(ErrorBody, Me)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
