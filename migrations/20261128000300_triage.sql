@@ -167,7 +167,7 @@ begin
     end if;
     select * into a from applications r where r.application_id = application;
     if not found then
-        raise exception 'no application % in the registry', application using errcode = 'invalid_parameter_value';
+        raise exception 'no application % in the registry', application using errcode = 'no_data_found';
     end if;
     insert into application_sequences (application_id) values (a.application_id)
         on conflict on constraint application_sequences_pkey do nothing;

@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod browser;
+mod contract;
 mod fixture;
 mod quarantine;
 mod take_next;

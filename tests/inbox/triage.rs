@@ -82,7 +82,7 @@ async fn a_triage_officer_attaches_and_the_unit_gets_it_in_arrival_order() {
     );
     assert_eq!(
         attach(&f, ambiguous, &tiina, "MIG-2026-999999-9").await.0,
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         "not in the registry"
     );
     assert_eq!(

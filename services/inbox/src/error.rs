@@ -21,6 +21,10 @@ pub enum ApiError {
     },
     #[error("not found")]
     NotFound,
+    /// Not found, with what was missing (an application named by the
+    /// request, say).
+    #[error("not found: {0}")]
+    NoSuch(String),
     #[error("{0}")]
     Conflict(String),
     #[error("invalid request: {0}")]
@@ -55,7 +59,7 @@ impl ApiError {
         match self {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::NotFound | Self::NoSuch(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -66,7 +70,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::NotFound,
+            StoreError::NotFound(what) => ApiError::NoSuch(what),
             StoreError::Forbidden(why) => ApiError::denied(&why, None),
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(what) => ApiError::Invalid(what),

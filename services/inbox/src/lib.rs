@@ -13,6 +13,7 @@ mod error;
 mod quarantine;
 mod queue;
 mod store;
+mod text;
 mod triage;
 mod web;
 

@@ -106,6 +106,7 @@ pub async fn open_for_analysis(
     id: Uuid,
     reason: &str,
 ) -> Result<FileToServe, StoreError> {
+    let reason = crate::text::reason("reason", reason)?;
     let mut tx = store.act_as(who).await?;
     let file = sqlx::query_as(
         "select attachment_id, supplement_id, filename, size, sha256, bucket, object_key,
@@ -126,6 +127,7 @@ pub async fn request_release(
     id: Uuid,
     reason: &str,
 ) -> Result<Uuid, StoreError> {
+    let reason = crate::text::reason("reason", reason)?;
     let mut tx = store.act_as(who).await?;
     let made: Uuid = sqlx::query_scalar("select inbox.request_release($1, $2)")
         .bind(id)
@@ -223,6 +225,7 @@ pub async fn reject(
     request: Uuid,
     note: &str,
 ) -> Result<(), StoreError> {
+    let note = crate::text::reason("note", note)?;
     let mut tx = store.act_as(who).await?;
     sqlx::query("select inbox.reject_release($1, $2)")
         .bind(request)

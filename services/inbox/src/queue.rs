@@ -96,8 +96,19 @@ impl Cursor {
         )
     }
 
+    /// Exactly what `encode` writes (the OpenAPI document states it as a
+    /// pattern): 1 to 17 digits, a dot, 32 lower-case hex digits.
     pub fn decode(s: &str) -> Option<Self> {
         let (micros, id) = s.split_once('.')?;
+        let digits = |t: &str, max: usize, ok: fn(u8) -> bool| {
+            (1..=max).contains(&t.len()) && t.bytes().all(ok)
+        };
+        if !digits(micros, 17, |b| b.is_ascii_digit())
+            || id.len() != 32
+            || !digits(id, 32, |b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return None;
+        }
         let arrived_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
         let supplement_id = Uuid::try_parse(id).ok()?;
         Some(Cursor {
@@ -262,6 +273,10 @@ mod tests {
             "1.",
             ".00000000000000000000000000000001",
             "1;drop",
+            "-1.00000000000000000000000000000001",
+            "1.00000000-0000-0000-0000-000000000001",
+            "1.0000000000000000000000000000000A",
+            "123456789012345678.00000000000000000000000000000001",
         ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }

@@ -15,8 +15,9 @@ pub const ACCESS_ROLE: &str = "intake_inbox_access";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("not found")]
-    NotFound,
+    /// What the schema says is missing (`no_data_found`).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -35,9 +36,14 @@ impl From<sqlx::Error> for StoreError {
             let message = db.message().to_owned();
             match db.code().as_deref() {
                 Some("42501") => return StoreError::Forbidden(message),
-                Some("P0002") => return StoreError::NotFound,
+                Some("P0002") => return StoreError::NotFound(message),
                 Some("55000") => return StoreError::Conflict(message),
                 Some("22023") => return StoreError::Invalid(message),
+                // Text PostgreSQL cannot store (a NUL character): the
+                // request's fault, whichever field carried it.
+                Some("22021") => {
+                    return StoreError::Invalid("text may not contain NUL characters".into());
+                }
                 _ => {}
             }
         }

@@ -130,9 +130,10 @@ pub async fn attach(
     who: &Principal,
     topics: &TopicNames,
     id: Uuid,
-    application: &ApplicationId,
+    application: &str,
     note: Option<&str>,
 ) -> Result<Attached, StoreError> {
+    let note = note.map(|n| crate::text::text("note", n)).transpose()?;
     let mut tx = store.act_as(who).await?;
     let facts: AttachFacts = sqlx::query_as(
         "select application_id, sequence, unit, confidential, channel, arrived_at, request_id,
@@ -140,7 +141,7 @@ pub async fn attach(
          from inbox.attach($1, $2, $3)",
     )
     .bind(id)
-    .bind(application.as_str())
+    .bind(application)
     .bind(note)
     .fetch_one(&mut *tx)
     .await?;
@@ -210,6 +211,7 @@ pub async fn dismiss(
     id: Uuid,
     reason: &str,
 ) -> Result<(), StoreError> {
+    let reason = crate::text::reason("reason", reason)?;
     let mut tx = store.act_as(who).await?;
     sqlx::query("select inbox.dismiss($1, $2)")
         .bind(id)

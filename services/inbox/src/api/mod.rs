@@ -3,7 +3,7 @@
 //! `/api/v1/openapi.json`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,11 @@ use crate::detail::{self, AccessEntry, Detail};
 use crate::error::{ApiError, ErrorBody};
 use crate::queue::{self, ChannelFilter, Cursor, FlagFilter, QueuePage, QueueQuery};
 
+mod extract;
 pub mod quarantine;
 pub mod triage;
+
+use self::extract::{ApiJson, ApiPath, ApiQuery};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,8 +28,8 @@ pub mod triage;
     paths(me, list_queue, take_next, supplement, mark_handled, download, access_log,
         triage::list, triage::attach, triage::dismiss, quarantine::list, quarantine::analysis,
         quarantine::request_release, quarantine::approve, quarantine::reject),
-    components(schemas(ErrorBody, Me)),
-    modifiers(&BearerAuth),
+    components(schemas(ErrorBody, Me, ChannelFilter, FlagFilter)),
+    modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -46,6 +49,42 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What every operation may answer besides its own: 401 without a valid
+/// token, and 400 when a path, query or body cannot be read.
+struct CommonAnswers;
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let answers = &mut operation.responses.responses;
+                answers
+                    .entry("401".to_owned())
+                    .or_insert_with(|| answer("no valid bearer token").into());
+                let reads_input = operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if reads_input {
+                    answers
+                        .entry("400".to_owned())
+                        .or_insert_with(|| answer("the request cannot be read").into());
+                }
+            }
+        }
     }
 }
 
@@ -79,21 +118,23 @@ pub async fn me(SignedIn(who): SignedIn) -> Json<Me> {
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
     /// The unit whose queue to show; one of yours.
+    #[param(pattern = r"^[^\u0000]*$")]
     pub unit: String,
     pub channel: Option<ChannelFilter>,
     pub flag: Option<FlagFilter>,
     /// true: handled only; false: waiting only.
     pub handled: Option<bool>,
     /// The `next` of the previous page.
+    #[param(pattern = r"^[0-9]{1,17}\.[0-9a-f]{32}$")]
     pub after: Option<String>,
-    /// At most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 impl QueueParams {
     pub fn into_query(self, default_limit: u32) -> Result<QueueQuery, ApiError> {
         let after = match self.after.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(s) => Some(
                 Cursor::decode(s)
                     .ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))?,
@@ -123,7 +164,7 @@ impl QueueParams {
 pub async fn list_queue(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Query(params): Query<QueueParams>,
+    ApiQuery(params): ApiQuery<QueueParams>,
 ) -> Result<Json<QueuePage>, ApiError> {
     let query = params.into_query(app.config.page_size)?;
     let page = queue::page(&app.store, &who, &query).await?;
@@ -132,6 +173,7 @@ pub async fn list_queue(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TakeNext {
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub unit: String,
 }
 
@@ -150,7 +192,7 @@ pub struct Taken {
 pub async fn take_next(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Json(body): Json<TakeNext>,
+    ApiJson(body): ApiJson<TakeNext>,
 ) -> Result<Response, ApiError> {
     let picked = queue::take_next(&app.store, &who, &body.unit, app.config.lease).await?;
     Ok(match picked {
@@ -161,7 +203,7 @@ pub async fn take_next(
 
 /// One supplement: metadata, files and verdicts, links and gaps. Opening
 /// it is recorded in the audit log, and so is a refusal.
-#[utoipa::path(get, path = "/api/v1/supplements/{id}", responses(
+#[utoipa::path(get, path = "/api/v1/supplements/{id}", params(("id" = Uuid, Path)), responses(
     (status = 200, body = Detail),
     (status = 403, body = ErrorBody, description = "e.g. confidential, with whose it is"),
     (status = 404, body = ErrorBody),
@@ -169,7 +211,7 @@ pub async fn take_next(
 pub async fn supplement(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Detail>, ApiError> {
     let opened = detail::open(&app.store, &who, id).await?;
     let detail = opened.ok_or(ApiError::NotFound)?;
@@ -180,7 +222,7 @@ pub async fn supplement(
 }
 
 /// Marks a supplement handled (yours, or one no one holds).
-#[utoipa::path(post, path = "/api/v1/supplements/{id}/handled", responses(
+#[utoipa::path(post, path = "/api/v1/supplements/{id}/handled", params(("id" = Uuid, Path)), responses(
     (status = 204),
     (status = 403, body = ErrorBody),
     (status = 404, body = ErrorBody),
@@ -189,14 +231,14 @@ pub async fn supplement(
 pub async fn mark_handled(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     queue::mark_handled(&app.store, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A clean file, decrypted as it streams. Refused files never are.
-#[utoipa::path(get, path = "/api/v1/files/{id}", responses(
+#[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = Uuid, Path)), responses(
     (status = 200, content_type = "application/octet-stream"),
     (status = 403, body = ErrorBody),
     (status = 404, body = ErrorBody),
@@ -204,7 +246,7 @@ pub async fn mark_handled(
 pub async fn download(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     let file = detail::open_file(&app.store, &who, id).await?;
     let file = file.ok_or(ApiError::NotFound)?;
@@ -217,13 +259,13 @@ pub async fn download(
 /// Who opened a supplement, when and under which role: for the caseworker
 /// the application is assigned to, and for auditors. Others get an empty
 /// list, whether the supplement exists or not.
-#[utoipa::path(get, path = "/api/v1/supplements/{id}/access-log", responses(
+#[utoipa::path(get, path = "/api/v1/supplements/{id}/access-log", params(("id" = Uuid, Path)), responses(
     (status = 200, body = Vec<AccessEntry>),
 ))]
 pub async fn access_log(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Vec<AccessEntry>>, ApiError> {
     Ok(Json(detail::access_log(&app.store, &who, id).await?))
 }

@@ -2,7 +2,7 @@
 //! analysis, and the two-person release.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::triage::TriageParams as PageParams;
 use crate::App;
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ErrorBody};
 use crate::quarantine::{self, Approval, ApproveError, QuarantinePage};
@@ -33,7 +34,7 @@ impl From<ApproveError> for ApiError {
 pub async fn list(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<QuarantinePage>, ApiError> {
     let (after, limit) = params.cursor_and_limit(app.config.page_size)?;
     Ok(Json(
@@ -44,13 +45,14 @@ pub async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    /// Why, for the audit log and the other officer (1 to 2000 characters).
+    /// Why, for the audit log and the other officer.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub reason: String,
 }
 
 /// A quarantined file's bytes, for analysis: recorded with the reason
 /// before anything is sent. Sent as an attachment, never to be rendered.
-#[utoipa::path(post, path = "/api/v1/quarantine/{id}/analysis", request_body = Reason, responses(
+#[utoipa::path(post, path = "/api/v1/quarantine/{id}/analysis", params(("id" = Uuid, Path)), request_body = Reason, responses(
     (status = 200, content_type = "application/octet-stream"),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
@@ -59,8 +61,8 @@ pub struct Reason {
 pub async fn analysis(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
-    Json(body): Json<Reason>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Reason>,
 ) -> Result<Response, ApiError> {
     let file = quarantine::open_for_analysis(&app.store, &who, id, &body.reason).await?;
     crate::download::serve(&app.objects, app.keys.clone(), file).await
@@ -73,7 +75,7 @@ pub struct Requested {
 
 /// Asks for a quarantined file's release; a different security officer
 /// must approve it.
-#[utoipa::path(post, path = "/api/v1/quarantine/{id}/release-requests", request_body = Reason, responses(
+#[utoipa::path(post, path = "/api/v1/quarantine/{id}/release-requests", params(("id" = Uuid, Path)), request_body = Reason, responses(
     (status = 201, body = Requested),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
@@ -83,8 +85,8 @@ pub struct Requested {
 pub async fn request_release(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
-    Json(body): Json<Reason>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Reason>,
 ) -> Result<(StatusCode, Json<Requested>), ApiError> {
     let request_id = quarantine::request_release(&app.store, &who, id, &body.reason).await?;
     Ok((StatusCode::CREATED, Json(Requested { request_id })))
@@ -93,7 +95,7 @@ pub async fn request_release(
 /// Approves a release someone else asked for. The file is scanned again
 /// first: clean, it joins its supplement; not, it stays. 503 when the
 /// scanner cannot answer, with nothing changed.
-#[utoipa::path(post, path = "/api/v1/release-requests/{id}/approve", responses(
+#[utoipa::path(post, path = "/api/v1/release-requests/{id}/approve", params(("id" = Uuid, Path)), responses(
     (status = 200, body = Approval),
     (status = 403, body = ErrorBody, description = "the person who asked cannot approve"),
     (status = 404, body = ErrorBody),
@@ -102,7 +104,7 @@ pub async fn request_release(
 pub async fn approve(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Approval>, ApiError> {
     let approval = quarantine::approve(
         &app.store,
@@ -119,12 +121,13 @@ pub async fn approve(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Note {
-    /// Why not (1 to 2000 characters).
+    /// Why not.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub note: String,
 }
 
 /// Turns a release request down; the officer who asked withdraws it so.
-#[utoipa::path(post, path = "/api/v1/release-requests/{id}/reject", request_body = Note, responses(
+#[utoipa::path(post, path = "/api/v1/release-requests/{id}/reject", params(("id" = Uuid, Path)), request_body = Note, responses(
     (status = 204),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
@@ -133,8 +136,8 @@ pub struct Note {
 pub async fn reject(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
-    Json(body): Json<Note>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Note>,
 ) -> Result<StatusCode, ApiError> {
     quarantine::reject(&app.store, &who, id, &body.note).await?;
     Ok(StatusCode::NO_CONTENT)

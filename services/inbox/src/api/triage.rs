@@ -1,31 +1,33 @@
 //! Triage over the API: what waits, attaching, closing.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::App;
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ErrorBody};
 use crate::queue::Cursor;
 use crate::triage::{self, Attached, TriagePage};
-use intake_core::ids::ApplicationId;
+use intake_core::ids::{ApplicationId, IdError};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TriageParams {
     /// The `next` of the previous page.
+    #[param(pattern = r"^[0-9]{1,17}\.[0-9a-f]{32}$")]
     pub after: Option<String>,
-    /// At most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 impl TriageParams {
     pub fn cursor_and_limit(&self, default_limit: u32) -> Result<(Option<Cursor>, u32), ApiError> {
         let after = match self.after.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(s) => Some(
                 Cursor::decode(s)
                     .ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))?,
@@ -48,7 +50,7 @@ impl TriageParams {
 pub async fn list(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Query(params): Query<TriageParams>,
+    ApiQuery(params): ApiQuery<TriageParams>,
 ) -> Result<Json<TriagePage>, ApiError> {
     let (after, limit) = params.cursor_and_limit(app.config.page_size)?;
     Ok(Json(triage::page(&app.store, &who, after, limit).await?))
@@ -58,34 +60,40 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct Attach {
     /// `MIG-YYYY-NNNNNN-C`; must be in the registry.
+    #[schema(pattern = r"^\s*MIG-[0-9]{4}-[0-9]{6}-[0-9]\s*$")]
     pub application_id: String,
-    /// Why this application, for the audit log (at most 2000 characters).
+    /// Why this application, for the audit log.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
     pub note: Option<String>,
 }
 
 /// Attaches a supplement in triage to an application: it is numbered
 /// next, joins the unit's queue and is announced on the routed topic.
-#[utoipa::path(post, path = "/api/v1/supplements/{id}/attach", request_body = Attach, responses(
+#[utoipa::path(post, path = "/api/v1/supplements/{id}/attach", params(("id" = Uuid, Path)), request_body = Attach, responses(
     (status = 200, body = Attached),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody, description = "not waiting in triage (decided already)"),
+    (status = 404, body = ErrorBody, description = "not waiting in triage (decided already), or no such application in the registry"),
     (status = 409, body = ErrorBody, description = "unprocessable: nothing to attach; close it"),
 ))]
 pub async fn attach(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
-    Json(body): Json<Attach>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Attach>,
 ) -> Result<Json<Attached>, ApiError> {
-    let application = ApplicationId::parse(body.application_id.trim())
-        .map_err(|e| ApiError::Invalid(format!("application_id: {e}")))?;
+    let application = body.application_id.trim_matches(crate::text::is_space);
+    // A wrong check digit is a well-formed id the registry cannot hold:
+    // not found there, like any other it does not hold.
+    if let Err(e @ IdError::Format { .. }) = ApplicationId::parse(application) {
+        return Err(ApiError::Invalid(format!("application_id: {e}")));
+    }
     let attached = triage::attach(
         &app.store,
         &who,
         &app.topics,
         id,
-        &application,
+        application,
         body.note.as_deref(),
     )
     .await?;
@@ -95,12 +103,13 @@ pub async fn attach(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dismiss {
-    /// Why it is not a supplement (1 to 2000 characters).
+    /// Why it is not a supplement.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub reason: String,
 }
 
 /// Closes a supplement in triage as not a supplement, with a reason.
-#[utoipa::path(post, path = "/api/v1/supplements/{id}/dismiss", request_body = Dismiss, responses(
+#[utoipa::path(post, path = "/api/v1/supplements/{id}/dismiss", params(("id" = Uuid, Path)), request_body = Dismiss, responses(
     (status = 204),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
@@ -109,8 +118,8 @@ pub struct Dismiss {
 pub async fn dismiss(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    Path(id): Path<Uuid>,
-    Json(body): Json<Dismiss>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Dismiss>,
 ) -> Result<StatusCode, ApiError> {
     triage::dismiss(&app.store, &who, id, &body.reason).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -174,7 +174,7 @@ async fn queue_page(
         channel: channel.as_deref().and_then(serde_plain),
         flag: flag.as_deref().and_then(serde_plain),
         handled: handled.as_deref().and_then(|h| h.parse().ok()),
-        after: p.after.clone(),
+        after: p.after.clone().filter(|a| !a.is_empty()),
         limit: None,
     };
     let handled = params.handled;
@@ -372,7 +372,7 @@ fn from_elsewhere(frame: &Frame<'_>, headers: &axum::http::HeaderMap) -> Option<
 fn web_error(frame: &Frame<'_>, e: ApiError) -> Response {
     let t = frame.t;
     match e {
-        ApiError::NotFound => (
+        ApiError::NotFound | ApiError::NoSuch(_) => (
             StatusCode::NOT_FOUND,
             pages::message_page(frame, "not_found_title", t.get("not_found")),
         )

@@ -101,7 +101,7 @@ pub async fn attach(
         form.user.principal(),
         &app.topics,
         id,
-        &application,
+        application.as_str(),
         note,
     )
     .await

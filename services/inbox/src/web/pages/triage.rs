@@ -124,7 +124,7 @@ pub fn decide_forms(frame: &Frame<'_>, s: &Supplement) -> Markup {
                     input #application_id type="text" name="application_id" required
                         pattern="MIG-[0-9]{4}-[0-9]{6}-[0-9]" autocomplete="off"
                         value=(suggested) aria-describedby="application_id_hint";
-                    span #application_id_hint.hint { " MIG-2026-000123-4" }
+                    span #application_id_hint.hint { (t.get("attach_hint")) }
                 }
                 p {
                     label for="attach_note" { (t.get("attach_note")) }
@@ -133,6 +133,7 @@ pub fn decide_forms(frame: &Frame<'_>, s: &Supplement) -> Markup {
                 button type="submit" { (t.get("attach")) }
             }
         }
+        h3 { (t.get("dismiss_heading")) }
         form.decide method="post" action={ "/supplements/" (s.supplement_id) "/dismiss" } {
             input type="hidden" name="csrf" value=(csrf);
             p {
