@@ -101,6 +101,39 @@ cross join lateral (
 where inbox.may_see_place(s.unit) and s.outcome in ('routed', 'duplicate')
    or inbox.i_am('triage_officer') and s.outcome in ('triage', 'unprocessable');
 
+-- What a definer function began and the same transaction must finish
+-- (an attach must be announced; an approval must record its scan). The
+-- inbox cannot write this table, so it cannot fake a beginning, and a
+-- transaction that began and did not finish cannot commit.
+create table inbox_pending (
+    kind  text not null,
+    id    uuid not null,
+    txid  bigint not null default txid_current(),
+    facts jsonb not null default '{}',
+    primary key (kind, id)
+);
+
+-- Runs at commit as whoever commits: a definer, to read the table.
+create function inbox_pending_finished() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, public, pg_temp
+as $$
+begin
+    if exists (select 1 from inbox_pending p
+               where p.kind = new.kind and p.id = new.id and p.txid = new.txid) then
+        raise exception '% of % was begun and not finished', new.kind, new.id
+            using errcode = 'insufficient_privilege';
+    end if;
+    return null;
+end
+$$;
+
+create constraint trigger inbox_pending_must_finish
+    after insert on inbox_pending
+    deferrable initially deferred
+    for each row execute function inbox_pending_finished();
+
 -- An audit row under a role the action itself names (a triage officer's
 -- attach is recorded as theirs even though the supplement is routed by
 -- then). Internal, like `inbox.audit`, which now calls it.
@@ -148,6 +181,8 @@ declare
     a applications%rowtype;
     next_sequence bigint;
     new_flags jsonb;
+    text_ref jsonb;
+    files jsonb;
 begin
     if not inbox.i_am('triage_officer') or inbox.me() is null then
         raise exception 'only a triage officer attaches supplements' using errcode = 'insufficient_privilege';
@@ -190,26 +225,34 @@ begin
     perform inbox.audit_as('triage_officer', 'attach', id, jsonb_build_object(
         'application_id', a.application_id, 'sequence', next_sequence, 'note', note,
         'candidates', to_jsonb(s.triage_candidates)));
-    perform set_config('intake.attached', id::text, true);
+    text_ref := case when s.text_bucket is not null and s.text_size is not null
+                          and s.text_sha256 is not null
+        then jsonb_build_object('bucket', s.text_bucket, 'key', s.text_key,
+            'size', s.text_size, 'sha256', s.text_sha256, 'encryption', 'age')
+    end;
+    files := coalesce((select jsonb_agg(jsonb_build_object(
+            'attachment_id', f.attachment_id, 'filename', f.filename,
+            'detected_type', coalesce(f.detected_type, 'application/octet-stream'),
+            'object', jsonb_build_object('bucket', f.bucket, 'key', f.object_key,
+                'size', f.size, 'sha256', f.sha256, 'encryption', 'age'))
+        order by f.ordinal)
+        from attachments f where f.supplement_id = id and f.verdict = 'clean'), '[]');
+    -- What the event must say, kept for `inbox.announce_routed`, which this
+    -- transaction must call before it commits.
+    insert into inbox_pending (kind, id, facts) values ('announce_routed', id, jsonb_build_object(
+        'application_id', a.application_id, 'sequence', next_sequence, 'unit', a.unit,
+        'confidential', a.confidential, 'channel', s.channel, 'arrived_at', s.arrived_at,
+        'request_id', s.request_id, 'flags', new_flags, 'text', text_ref, 'attachments', files));
     return query select a.application_id, next_sequence, a.unit, a.confidential, s.channel,
-        s.arrived_at, s.request_id, new_flags,
-        case when s.text_bucket is not null and s.text_size is not null and s.text_sha256 is not null
-            then jsonb_build_object('bucket', s.text_bucket, 'key', s.text_key,
-                'size', s.text_size, 'sha256', s.text_sha256, 'encryption', 'age')
-        end,
-        coalesce((select jsonb_agg(jsonb_build_object(
-                'attachment_id', f.attachment_id, 'filename', f.filename,
-                'detected_type', coalesce(f.detected_type, 'application/octet-stream'),
-                'object', jsonb_build_object('bucket', f.bucket, 'key', f.object_key,
-                    'size', f.size, 'sha256', f.sha256, 'encryption', 'age'))
-            order by f.ordinal)
-            from attachments f where f.supplement_id = id and f.verdict = 'clean'), '[]');
+        s.arrived_at, s.request_id, new_flags, text_ref, files;
 end
 $$;
 
 -- The routed event of the supplement attached in this transaction, into
--- the outbox the worker's relay publishes. Nothing else may be announced:
--- the event must name that supplement, its application and number.
+-- the outbox the worker's relay publishes. Only that event: the one the
+-- attach left in `inbox_pending` (a table the inbox cannot write, so
+-- nothing but `inbox.attach` can ask for an announcement), saying exactly
+-- what the attach decided, under the routed type.
 create function inbox.announce_routed(id uuid, topic text, message_key text, headers jsonb,
                                       payload jsonb)
 returns void
@@ -218,25 +261,38 @@ security definer
 set search_path = pg_catalog, public, pg_temp
 as $$
 declare
-    s supplements%rowtype;
+    f jsonb;
 begin
-    if coalesce(current_setting('intake.attached', true), '') <> id::text then
+    delete from inbox_pending p
+        where p.kind = 'announce_routed' and p.id = announce_routed.id and p.txid = txid_current()
+        returning p.facts into f;
+    if f is null then
         raise exception 'only the supplement attached in this transaction is announced'
             using errcode = 'insufficient_privilege';
     end if;
-    select * into s from supplements v where v.supplement_id = id;
     if payload->>'supplement_id' is distinct from id::text
-       or payload->>'application_id' is distinct from s.application_id
-       or (payload->>'sequence')::bigint is distinct from s.sequence
-       or payload->>'unit' is distinct from s.unit
-       or (payload->>'confidential')::boolean is distinct from s.confidential
-       or message_key is distinct from s.application_id
-       or topic !~ '(^|\.)supplements\.routed\.v[0-9]+$' then
+       or payload->'application_id' is distinct from f->'application_id'
+       or payload->'sequence' is distinct from f->'sequence'
+       or payload->'unit' is distinct from f->'unit'
+       or payload->'confidential' is distinct from f->'confidential'
+       or payload->'channel' is distinct from f->'channel'
+       or payload->'request_id' is distinct from f->'request_id'
+       or payload->'flags' is distinct from f->'flags'
+       or payload->'text' is distinct from f->'text'
+       or payload->'attachments' is distinct from f->'attachments'
+       or (payload->>'arrived_at')::timestamptz is distinct from (f->>'arrived_at')::timestamptz
+       or (select count(*) from jsonb_object_keys(payload)) <> 11
+       or message_key is distinct from f->>'application_id'
+       or topic !~ '(^|\.)supplements\.routed\.v1$'
+       or jsonb_typeof(headers) is distinct from 'array'
+       or (select count(*) from jsonb_array_elements(headers) h where h->>0 = 'ce_type') <> 1
+       or not headers @> '[["ce_type", "fi.intake.supplement.routed.v1"]]'
+       or (select count(*) from jsonb_array_elements(headers) h where h->>0 = 'ce_subject') <> 1
+       or not headers @> jsonb_build_array(jsonb_build_array('ce_subject', id::text)) then
         raise exception 'the event does not announce this attach' using errcode = 'insufficient_privilege';
     end if;
     insert into outbox (topic, message_key, headers, payload)
         values (topic, message_key, headers, payload);
-    perform set_config('intake.attached', '', true);
 end
 $$;
 

@@ -140,8 +140,8 @@ $$;
 
 -- The second officer's approval, first half: the request is locked and
 -- checked, and the file's place returned to be scanned again. The
--- transaction stays open across the scan; `inbox.finish_release` records
--- the outcome in it. A scanner that cannot answer ends it with nothing
+-- transaction stays open across the scan; `inbox.finish_release` must
+-- record the outcome in it before it can commit. A scanner that cannot answer ends it with nothing
 -- changed.
 create function inbox.begin_release(request uuid)
 returns table (attachment_id uuid, size bigint, sha256 text, bucket text, object_key text)
@@ -165,7 +165,9 @@ begin
             using errcode = 'insufficient_privilege';
     end if;
     select * into f from attachments a where a.attachment_id = r.attachment_id for update;
-    perform set_config('intake.releasing', request::text, true);
+    -- The scan's outcome must be recorded by `inbox.finish_release` in this
+    -- transaction (inbox_pending: the inbox cannot fake this step).
+    insert into inbox_pending (kind, id) values ('release', request);
     return query select f.attachment_id, f.size, f.sha256, f.bucket, f.object_key;
 end
 $$;
@@ -184,11 +186,15 @@ declare
     decided text;
 begin
     perform inbox.security_officer();
-    if coalesce(current_setting('intake.releasing', true), '') <> request::text then
+    delete from inbox_pending p
+        where p.kind = 'release' and p.id = request and p.txid = txid_current();
+    if not found then
         raise exception 'the release was not begun in this transaction' using errcode = 'insufficient_privilege';
     end if;
-    perform set_config('intake.releasing', '', true);
     select * into r from release_requests q where q.request_id = request;
+    if r.requested_by = inbox.me() then
+        raise exception 'a release needs a second person' using errcode = 'insufficient_privilege';
+    end if;
     select * into f from attachments a where a.attachment_id = r.attachment_id;
     decided := case when finding is null then 'released' else 'still_infected' end;
     update release_requests q set decided_by = inbox.me(), decided_at = now(), decision = decided,

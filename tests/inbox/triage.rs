@@ -281,12 +281,19 @@ async fn the_outbox_is_reached_only_through_an_attach() {
         .execute(&mut *tx)
         .await
         .expect("act as");
-    let (sequence,): (i64,) = sqlx::query_as("select sequence from inbox.attach($1, $2, null)")
-        .bind(f.triage)
-        .bind(SECRET_APP)
-        .fetch_one(&mut *tx)
-        .await
-        .expect("attach");
+    let facts: Value = sqlx::query_scalar(
+        "select jsonb_build_object('application_id', application_id, 'sequence', sequence,
+             'unit', unit, 'confidential', confidential, 'channel', channel,
+             'arrived_at', arrived_at, 'request_id', request_id, 'flags', flags,
+             'text', text_object, 'attachments', attachments)
+         from inbox.attach($1, $2, null)",
+    )
+    .bind(f.triage)
+    .bind(SECRET_APP)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("attach");
+    let sequence = facts["sequence"].as_i64().expect("sequence");
     let payload = |id: Uuid| {
         json!({"supplement_id": id, "application_id": SECRET_APP,
         "sequence": sequence, "unit": crate::fixture::HELSINKI, "confidential": true})
@@ -307,6 +314,30 @@ async fn the_outbox_is_reached_only_through_an_attach() {
         assert_eq!(code(&e), "42501", "{e}");
         back_to_savepoint(&mut tx).await;
     }
+    // The attach's own event, but carrying a quarantined file to the
+    // caseworkers' systems: refused.
+    let mut smuggled = facts.clone();
+    smuggled["supplement_id"] = json!(f.triage);
+    smuggled["attachments"] = json!([{
+        "attachment_id": f.infected_file, "filename": "invoice.pdf",
+        "detected_type": "application/pdf",
+        "object": {"bucket": "b", "key": "k", "size": 1, "sha256": "0".repeat(64), "encryption": "age"}
+    }]);
+    let headers = json!([
+        ["ce_type", "fi.intake.supplement.routed.v1"],
+        ["ce_subject", f.triage]
+    ]);
+    savepoint(&mut tx).await;
+    let e = sqlx::query("select inbox.announce_routed($1, 'supplements.routed.v1', $2, $3, $4)")
+        .bind(f.triage)
+        .bind(SECRET_APP)
+        .bind(&headers)
+        .bind(&smuggled)
+        .execute(&mut *tx)
+        .await
+        .expect_err("a smuggled file is refused");
+    assert_eq!(code(&e), "42501", "{e}");
+    back_to_savepoint(&mut tx).await;
     for sql in [
         "insert into outbox (topic, message_key, headers, payload) values ('x', 'x', '[]', '{}')",
         "update supplements set outcome = 'routed'",
@@ -320,6 +351,17 @@ async fn the_outbox_is_reached_only_through_an_attach() {
         assert_eq!(code(&e), "42501", "{sql}: {e}");
         back_to_savepoint(&mut tx).await;
     }
+    // Attached and never announced: the transaction cannot commit, so no
+    // supplement is routed without its event.
+    let e = tx.commit().await.expect_err("an attach without its event");
+    assert_eq!(code(&e), "42501", "{e}");
+    let outcome: String =
+        sqlx::query_scalar("select outcome from supplements where supplement_id = $1")
+            .bind(f.triage)
+            .fetch_one(&f.inbox.db.pool)
+            .await
+            .expect("row");
+    assert_eq!(outcome, "triage");
 }
 
 async fn savepoint(tx: &mut sqlx::PgConnection) {
