@@ -246,3 +246,39 @@ async fn a_rewritten_chain_is_caught_by_a_signed_checkpoint() {
     let (ok, text) = intake(&f, &["audit", "verify"], &settings).await;
     assert!(!ok && text.contains("signed with key"), "{text}");
 }
+
+/// The owner edits a row and replaces `audit_canonical()` so the edited row
+/// still yields its old text (what the stored hash covers): the verifier
+/// builds the text itself and is not fooled.
+#[tokio::test]
+async fn a_replaced_canonical_function_does_not_hide_an_edit() {
+    let f = Fixture::new().await;
+    let mikko = f.token("mikko").await;
+    for _ in 0..3 {
+        f.queue(&mikko, "").await;
+    }
+    let pool = &f.inbox.db.pool;
+    for sql in [
+        "create table shadow as select chain_seq, audit_canonical(a) as text from audit_log a",
+        "create or replace function audit_canonical(a audit_log) returns text
+         language sql stable as $$ select text from shadow where chain_seq = a.chain_seq $$",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .expect(sql);
+    }
+    tamper(
+        &f,
+        "update audit_log set actor = 'someone-else' where chain_seq = 2",
+    )
+    .await;
+    let database_says: String =
+        sqlx::query_scalar("select audit_canonical(a) from audit_log a where chain_seq = 2")
+            .fetch_one(pool)
+            .await
+            .expect("text");
+    assert!(!database_says.contains("someone-else"), "the function lies");
+    let (ok, text) = verify(&f).await;
+    assert!(!ok && text.contains("row 2 was changed"), "{text}");
+}

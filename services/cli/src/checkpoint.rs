@@ -13,7 +13,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::pg;
 use intake_adapters::s3::{ObjectStore, S3Config};
-use intake_core::audit::{Checkpoint, SignedCheckpoint};
+use intake_core::audit::{Checkpoint, SignedCheckpoint, key_id};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -33,6 +33,7 @@ pub struct AuditSettings {
     #[serde(default)]
     pub signing_key: Option<SecretString>,
     /// Its public half, 32 bytes in base64: where they are verified.
+    /// After a rotation, the new key and the old ones, comma-separated.
     #[serde(default)]
     pub verifying_key: Option<String>,
 }
@@ -96,12 +97,13 @@ async fn write_one(
     settings: &AuditSettings,
     key: &SigningKey,
 ) -> anyhow::Result<()> {
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("select chain_seq, hash from audit_chain_head")
-            .fetch_optional(pool)
-            .await
-            .context("cannot read the audit chain's head")?;
-    let (chain_seq, hash) = head.unwrap_or((0, intake_core::audit::GENESIS.to_vec()));
+    // Only a head the rows lead to is signed: a head set by hand, or a
+    // chain already broken, gets no signature that would stand for ever.
+    let mut tx = crate::audit::snapshot(pool).await?;
+    let (chain_seq, hash) = crate::audit::walk(&mut tx, None)
+        .await
+        .context("the audit chain does not verify; no checkpoint signed")?;
+    tx.commit().await?;
     let hash: [u8; 32] = hash
         .try_into()
         .map_err(|_| anyhow::anyhow!("the chain head's hash is not 32 bytes"))?;
@@ -130,23 +132,42 @@ async fn write_one(
     Ok(())
 }
 
-/// Every stored checkpoint, verified: row number to the hash it pins.
-pub async fn load_verified(
-    s3: &S3Config,
-    settings: &AuditSettings,
-) -> anyhow::Result<BTreeMap<i64, [u8; 32]>> {
-    let public = settings
+/// The stored checkpoints, every one verified.
+pub struct Verified {
+    /// Row number to the hash a checkpoint pins.
+    pub pinned: BTreeMap<i64, [u8; 32]>,
+    pub count: usize,
+    pub newest: Option<chrono::DateTime<Utc>>,
+}
+
+impl Verified {
+    pub fn newest_age(&self) -> Option<chrono::Duration> {
+        self.newest.map(|at| Utc::now() - at)
+    }
+}
+
+/// Every stored checkpoint, verified with the key it names among
+/// `audit.verifying_key` (a comma-separated list: keys rotate, and older
+/// checkpoints keep their signatures).
+pub async fn load_verified(s3: &S3Config, settings: &AuditSettings) -> anyhow::Result<Verified> {
+    let keys = settings
         .verifying_key
         .as_deref()
-        .context("audit.verifying_key is not set: checkpoints cannot be checked")?;
-    let public = verifying_key(public)?;
+        .context("audit.verifying_key is not set: checkpoints cannot be checked")?
+        .split(',')
+        .map(verifying_key)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let store = ObjectStore::connect(s3).await?;
-    let keys = store
+    let objects = store
         .list(&settings.checkpoint_bucket, &settings.checkpoint_prefix)
         .await
         .context("cannot list the checkpoints")?;
-    let mut pinned: BTreeMap<i64, [u8; 32]> = BTreeMap::new();
-    for object in keys {
+    let mut found = Verified {
+        pinned: BTreeMap::new(),
+        count: 0,
+        newest: None,
+    };
+    for object in objects {
         let mut body = Vec::new();
         store
             .get_stream(&settings.checkpoint_bucket, &object)
@@ -160,10 +181,14 @@ pub async fn load_verified(
         }
         let signed: SignedCheckpoint = serde_json::from_slice(&body)
             .with_context(|| format!("{object} is not a checkpoint"))?;
+        let key = keys
+            .iter()
+            .find(|k| key_id(k) == signed.key_id)
+            .unwrap_or(&keys[0]);
         let checkpoint = signed
-            .verify(&public)
+            .verify(key)
             .with_context(|| format!("checkpoint {object}"))?;
-        if let Some(other) = pinned.insert(checkpoint.chain_seq, checkpoint.hash)
+        if let Some(other) = found.pinned.insert(checkpoint.chain_seq, checkpoint.hash)
             && other != checkpoint.hash
         {
             bail!(
@@ -171,8 +196,10 @@ pub async fn load_verified(
                 checkpoint.chain_seq
             );
         }
+        found.count += 1;
+        found.newest = found.newest.max(Some(checkpoint.taken_at));
     }
-    Ok(pinned)
+    Ok(found)
 }
 
 pub fn keygen() {

@@ -6,7 +6,7 @@
 //! with the stored chain.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -95,7 +95,7 @@ impl SignedCheckpoint {
         let signature: [u8; 64] = unhex(&self.signature)
             .and_then(|b| b.try_into().ok())
             .ok_or(CheckpointError::Malformed("signature"))?;
-        key.verify(
+        key.verify_strict(
             message(self.chain_seq, &self.hash, &self.taken_at, &self.key_id).as_bytes(),
             &Signature::from_bytes(&signature),
         )

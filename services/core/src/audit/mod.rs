@@ -2,8 +2,10 @@
 //! independently, and signed checkpoints of its head kept outside the
 //! database, which a rewrite of the whole chain cannot match.
 
+mod canonical;
 mod chain;
 mod checkpoint;
 
+pub use canonical::AuditColumns;
 pub use chain::{ChainBreak, ChainRow, ChainVerifier, GENESIS, row_hash};
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, key_id};
