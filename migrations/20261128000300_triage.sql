@@ -212,9 +212,11 @@ begin
         where q.application_id = a.application_id;
     -- A stranger writing about someone's application stays marked as one.
     new_flags := coalesce(s.flags, '[]');
-    if s.channel = 'securemail' and s.sender is not null
-       and not (lower(s.sender) = any(a.contact_addresses))
-       and not new_flags @> '[{"kind": "sender_not_party"}]' then
+    if not new_flags @> '[{"kind": "sender_not_party"}]'
+       and (s.channel = 'securemail' and s.sender is not null
+                and not (lower(s.sender) = any(a.contact_addresses))
+            or s.channel = 'enter_finland'
+                and s.customer_number is distinct from a.customer_number) then
         new_flags := new_flags || '[{"kind": "sender_not_party"}]';
     end if;
     update supplements v set
@@ -223,8 +225,7 @@ begin
         decided_by = inbox.me(), decided_at = now()
         where v.supplement_id = id;
     perform inbox.audit_as('triage_officer', 'attach', id, jsonb_build_object(
-        'application_id', a.application_id, 'sequence', next_sequence, 'note', note,
-        'candidates', to_jsonb(s.triage_candidates)));
+        'application_id', a.application_id, 'sequence', next_sequence, 'note', note));
     text_ref := case when s.text_bucket is not null and s.text_size is not null
                           and s.text_sha256 is not null
         then jsonb_build_object('bucket', s.text_bucket, 'key', s.text_key,

@@ -38,11 +38,16 @@ alter table attachments add column released_by_request uuid references release_r
 create view inbox.quarantine with (security_barrier) as
 select f.attachment_id, f.supplement_id, s.arrived_at, s.channel, s.unit,
        s.outcome as supplement_outcome,
-       f.filename, f.declared_type, f.detected_type, f.size, f.sha256, f.verdict,
+       c.confidential,
+       -- A confidential applicant's file names can say what the case is.
+       case when not c.confidential then f.filename end as filename,
+       f.declared_type, f.detected_type, f.size, f.sha256, f.verdict,
        f.verdict_detail, f.scanned_at,
        r.request_id, r.requested_by, r.requested_at, r.reason as request_reason
 from attachments f
 join supplements s on s.supplement_id = f.supplement_id
+left join applications a on a.application_id = s.application_id
+cross join lateral (select s.confidential or coalesce(a.confidential, false) as confidential) c
 left join release_requests r on r.attachment_id = f.attachment_id and r.decided_at is null
 where inbox.me() is not null and inbox.i_am('security_officer') and f.verdict <> 'clean';
 
@@ -155,8 +160,10 @@ declare
     f attachments%rowtype;
 begin
     perform inbox.security_officer();
+    -- NOWAIT: a second officer approving at the same moment is told so
+    -- at once instead of waiting for the first one's scan.
     select * into r from release_requests q where q.request_id = request and q.decided_at is null
-        for update;
+        for update nowait;
     if not found then
         raise exception 'no such open release request' using errcode = 'no_data_found';
     end if;
@@ -201,7 +208,10 @@ begin
         decision_note = left(finding, 2000)
         where q.request_id = request;
     if decided = 'released' then
-        update attachments a set verdict = 'clean', verdict_detail = null, scanned_at = now(),
+        -- What inspection said stays on the file for the caseworker.
+        update attachments a set verdict = 'clean', scanned_at = now(),
+            verdict_detail = 'released after review; was ' || r.previous_verdict
+                || coalesce(': ' || r.previous_detail, ''),
             released_by_request = request
             where a.attachment_id = r.attachment_id;
     else
@@ -245,8 +255,24 @@ begin
 end
 $$;
 
+-- A look at quarantine (the list or one file's page) is on record.
+create function inbox.record_quarantine_look(detail jsonb) returns void
+language plpgsql volatile
+security definer
+set search_path = pg_catalog, public, pg_temp
+as $$
+begin
+    if not inbox.i_am('security_officer') then
+        return;
+    end if;
+    perform inbox.audit_as('security_officer', 'look_quarantine', (detail->>'supplement_id')::uuid,
+        coalesce(detail, '{}'));
+end
+$$;
+
 revoke all on all functions in schema inbox from public;
 grant select on inbox.quarantine to intake_inbox_access;
+grant execute on function inbox.record_quarantine_look(jsonb) to intake_inbox_access;
 grant execute on function inbox.open_for_analysis(uuid, text), inbox.request_release(uuid, text),
     inbox.begin_release(uuid), inbox.finish_release(uuid, text), inbox.reject_release(uuid, text)
     to intake_inbox_access;

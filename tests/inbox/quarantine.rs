@@ -303,3 +303,66 @@ async fn without_a_scanner_nothing_is_released() {
             .expect("count");
     assert_eq!(approved, 0);
 }
+
+/// A quarantined file swapped in S3 after inspection (anyone holding the
+/// public sealing key can write a valid sealed object) is not released:
+/// the approval hashes what it scans.
+#[tokio::test]
+async fn a_file_swapped_in_storage_is_not_released() {
+    let f = Fixture::new().await;
+    let (sami, sofia, mikko) = (
+        f.token("sami").await,
+        f.token("sofia").await,
+        f.token("mikko").await,
+    );
+    let key: String =
+        sqlx::query_scalar("select object_key from attachments where attachment_id = $1")
+            .bind(f.infected_file)
+            .fetch_one(&f.inbox.db.pool)
+            .await
+            .expect("key");
+    f.inbox
+        .seal(
+            &key,
+            Bytes::from_static(b"%PDF-1.7 something else entirely"),
+        )
+        .await;
+    let (_, request) = ask(&f, f.infected_file, &sami).await;
+    let (status, body) = approve(&f, &request, &sofia).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        download(&f, f.infected_file, &mikko).await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_applicants_file_name_is_not_shown() {
+    let f = Fixture::new().await;
+    let sami = f.token("sami").await;
+    f.inbox
+        .attachment(
+            f.secret,
+            1,
+            "diagnosis-hiv.pdf",
+            "infected",
+            Bytes::from_static(b"x"),
+        )
+        .await;
+    let (_, page) = f.get("/quarantine", &sami).await;
+    let text = page.to_string();
+    assert!(!text.contains("diagnosis"), "{text}");
+    let secret = page["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["confidential"] == true)
+        .expect("listed, without its name");
+    assert!(secret["filename"].is_null());
+    let looks: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'look_quarantine'")
+            .fetch_one(&f.inbox.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(looks, 1, "the look is on record");
+}

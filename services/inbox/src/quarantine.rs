@@ -12,6 +12,8 @@ use intake_adapters::s3::ObjectStore;
 use intake_adapters::sealing::{KeyRing, OpenError, open_object};
 use intake_core::access::Principal;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
@@ -31,7 +33,9 @@ pub struct QuarantineEntry {
     /// The supplement's own outcome: `routed` or `duplicate` when only this
     /// file was kept out, `quarantined` when the whole message was.
     pub supplement_outcome: String,
-    pub filename: String,
+    /// Of a confidential application: the file name is not shown.
+    pub confidential: bool,
+    pub filename: Option<String>,
     pub declared_type: Option<String>,
     pub detected_type: Option<String>,
     pub size: i64,
@@ -66,8 +70,8 @@ pub async fn page(
         .await?;
     let mut entries: Vec<QuarantineEntry> = sqlx::query_as(
         "select attachment_id, supplement_id, arrived_at, channel, unit, supplement_outcome,
-                filename, declared_type, detected_type, size, sha256, verdict, verdict_detail,
-                scanned_at, request_id, requested_by, requested_at, request_reason
+                confidential, filename, declared_type, detected_type, size, sha256, verdict,
+                verdict_detail, scanned_at, request_id, requested_by, requested_at, request_reason
          from inbox.quarantine
          where $1::timestamptz is null or (arrived_at, attachment_id) > ($1, $2)
          order by arrived_at, attachment_id
@@ -90,6 +94,13 @@ pub async fn page(
     } else {
         None
     };
+    sqlx::query("select inbox.record_quarantine_look($1)")
+        .bind(serde_json::json!({
+            "after": after.map(|c| c.encode()),
+            "shown": entries.len(),
+        }))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(QuarantinePage {
         total,
@@ -158,12 +169,16 @@ pub enum ApproveError {
     Scan(#[from] ScanError),
     #[error("the file could not be read for the scan: {0}")]
     Open(#[from] OpenError),
+    /// The stored bytes are not the ones inspection saw: nothing released.
+    #[error("the stored file does not match the size and hash recorded for it; not released")]
+    Mismatch,
 }
 
 #[derive(sqlx::FromRow)]
 struct ToScan {
     attachment_id: Uuid,
     size: i64,
+    sha256: String,
     bucket: String,
     object_key: String,
 }
@@ -181,7 +196,7 @@ pub async fn approve(
 ) -> Result<Approval, ApproveError> {
     let mut tx = store.act_as(who).await?;
     let file: ToScan = sqlx::query_as(
-        "select attachment_id, size, bucket, object_key from inbox.begin_release($1)",
+        "select attachment_id, size, sha256, bucket, object_key from inbox.begin_release($1)",
     )
     .bind(request)
     .fetch_one(&mut *tx)
@@ -191,9 +206,26 @@ pub async fn approve(
     let size = u64::try_from(file.size).unwrap_or(u64::MAX);
     // A broken or tampered object ends the stream with an error, which
     // the scanner sees as a failed scan: nothing is released.
-    let verdict = scanner
-        .scan_stream(ReceiverStream::new(opened.chunks), size)
-        .await?;
+    // Hashed as it is scanned: what is released is what was inspected.
+    let seen = Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
+    let tally = seen.clone();
+    let chunks = ReceiverStream::new(opened.chunks).map(move |chunk| {
+        if let (Ok(bytes), Ok(mut t)) = (&chunk, tally.lock()) {
+            t.0.update(bytes);
+            t.1 += bytes.len() as u64;
+        }
+        chunk
+    });
+    let verdict = scanner.scan_stream(chunks, size).await?;
+    let (hasher, scanned) = std::mem::take(&mut *seen.lock().map_err(|_| ApproveError::Mismatch)?);
+    if scanned != size || hex::encode(hasher.finalize()) != file.sha256 {
+        tracing::error!(
+            request_id = %request,
+            attachment_id = %file.attachment_id,
+            "a quarantined file's stored bytes differ from what was inspected; not released"
+        );
+        return Err(ApproveError::Mismatch);
+    }
     let found = match verdict {
         Verdict::Clean => None,
         Verdict::Infected { signature } => Some(signature),
@@ -246,13 +278,23 @@ pub async fn one(
     let mut tx = store.act_as(who).await?;
     let entry = sqlx::query_as(
         "select attachment_id, supplement_id, arrived_at, channel, unit, supplement_outcome,
-                filename, declared_type, detected_type, size, sha256, verdict, verdict_detail,
-                scanned_at, request_id, requested_by, requested_at, request_reason
+                confidential, filename, declared_type, detected_type, size, sha256, verdict,
+                verdict_detail, scanned_at, request_id, requested_by, requested_at, request_reason
          from inbox.quarantine where attachment_id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
+    if let Some(e) = &entry {
+        let e: &QuarantineEntry = e;
+        sqlx::query("select inbox.record_quarantine_look($1)")
+            .bind(serde_json::json!({
+                "supplement_id": e.supplement_id,
+                "attachment_id": e.attachment_id,
+            }))
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(entry)
 }

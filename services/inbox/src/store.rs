@@ -38,6 +38,9 @@ impl From<sqlx::Error> for StoreError {
                 Some("42501") => return StoreError::Forbidden(message),
                 Some("P0002") => return StoreError::NotFound(message),
                 Some("55000") => return StoreError::Conflict(message),
+                Some("55P03") => {
+                    return StoreError::Conflict("someone else is deciding this right now".into());
+                }
                 Some("22023") => return StoreError::Invalid(message),
                 // Text PostgreSQL cannot store (a NUL character): the
                 // request's fault, whichever field carried it.

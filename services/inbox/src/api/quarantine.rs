@@ -19,6 +19,11 @@ impl From<ApproveError> for ApiError {
     fn from(e: ApproveError) -> Self {
         match e {
             ApproveError::Store(e) => e.into(),
+            // A retry could never give a verdict (over clamd's limits).
+            ApproveError::Scan(e) if e.can_never_succeed() => {
+                ApiError::Conflict(format!("the file cannot be scanned: {e}"))
+            }
+            ApproveError::Mismatch => ApiError::Conflict(e.to_string()),
             other => ApiError::Unavailable(other.into()),
         }
     }
@@ -99,6 +104,7 @@ pub async fn request_release(
     (status = 200, body = Approval),
     (status = 403, body = ErrorBody, description = "the person who asked cannot approve"),
     (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "someone is deciding it right now, the file is over the scanner's limits, or its stored bytes differ from what was inspected"),
     (status = 503, body = ErrorBody, description = "the scanner did not answer; nothing released"),
 ))]
 pub async fn approve(

@@ -40,7 +40,7 @@ pub fn quarantine_page(frame: &Frame<'_>, view: &QuarantineView<'_>) -> Html<Str
                 tbody {
                     @for e in &view.page.entries {
                         tr {
-                            td { a href={ "/quarantine/" (e.attachment_id) } { (e.filename) } }
+                            td { a href={ "/quarantine/" (e.attachment_id) } { (file_name(frame, e)) } }
                             td { (verdict_text(frame, e)) }
                             td { (e.detected_type.as_deref().unwrap_or("")) }
                             td { (human_size(e.size)) }
@@ -65,6 +65,14 @@ pub fn quarantine_page(frame: &Frame<'_>, view: &QuarantineView<'_>) -> Html<Str
     layout(frame, title, body)
 }
 
+/// The name, or for a confidential application's file only that it is one.
+fn file_name(frame: &Frame<'_>, e: &QuarantineEntry) -> String {
+    match &e.filename {
+        Some(name) => name.clone(),
+        None => frame.t.get("confidential_file").to_owned(),
+    }
+}
+
 fn verdict_text(frame: &Frame<'_>, e: &QuarantineEntry) -> String {
     let t = frame.t;
     let word = match e.verdict.as_str() {
@@ -81,7 +89,7 @@ fn verdict_text(frame: &Frame<'_>, e: &QuarantineEntry) -> String {
 pub fn quarantined_file_page(frame: &Frame<'_>, e: &QuarantineEntry, me: &str) -> Html<String> {
     let t = frame.t;
     let csrf = frame.session.map(|s| s.csrf.as_str()).unwrap_or("");
-    let title = t.fill("quarantined_file_title", &[("name", &e.filename)]);
+    let title = t.fill("quarantined_file_title", &[("name", &file_name(frame, e))]);
     let body = html! {
         p { a href="/quarantine" { (t.get("back_to_quarantine")) } }
         h1 { (title) }
