@@ -8,6 +8,7 @@ mod browser;
 mod contract;
 mod fixture;
 mod quarantine;
+mod roles;
 mod take_next;
 mod tokens;
 mod triage;
