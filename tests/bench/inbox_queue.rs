@@ -135,9 +135,10 @@ fn main() {
         let mut cursors = Vec::new();
         let mut after = String::new();
         for _ in 0..SAMPLES {
-            let page: serde_json::Value = get_json(&client, &format!("{api}/queue?unit={unit}&after={after}"), &token).await;
-            after = page["next"].as_str().unwrap_or_default().to_owned();
-            cursors.push(after.clone());
+            let page: serde_json::Value = get_json(&client, &format!("{api}/queue?unit={unit}{after}"), &token).await;
+            let next = page["next"].as_str().expect("25,000 in the unit: another page").to_owned();
+            after = format!("&after={next}");
+            cursors.push(next);
         }
         let mut deep = timed(SAMPLES, |i| {
             client.get(format!("{api}/queue?unit={unit}&after={}", cursors[i])).bearer_auth(&token)

@@ -121,12 +121,10 @@ pub async fn open(store: &Store, who: &Principal, id: Uuid) -> Result<Option<Det
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
-    let duplicates = sqlx::query_scalar(
-        "select supplement_id from inbox.supplements where duplicate_of = $1 order by arrived_at",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let duplicates = sqlx::query_scalar("select inbox.duplicates_of($1)")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
     let gaps = match &supplement.application_id {
         Some(app) => {
             sqlx::query_as(
