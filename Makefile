@@ -29,6 +29,8 @@ run: prereqs stack-up build ## Start the stack and every service, run a generate
 	@echo
 	@echo "Waiting for the worker and the receipt service to finish them..."
 	@$(WITH_ENV) target/debug/intake status --wait 5m
+	@$(WITH_ENV) target/debug/intake audit checkpoint
+	@$(WITH_ENV) target/debug/intake audit verify
 	@echo
 	@echo "intake is running on the local stack. $(SUPPLEMENTS) generated supplements went through gateway,"
 	@echo "worker and receipt service; the expected outcome of each is in target/generated/manifest.jsonl."
