@@ -8,6 +8,7 @@ pub mod decide;
 pub mod events;
 pub mod ids;
 pub mod ingest;
+pub mod lag;
 pub mod receipt;
 pub mod topics;
 
