@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod checkpoint;
+mod lag;
 mod reconcile;
 mod status;
 
@@ -33,6 +34,13 @@ enum Command {
         /// accepted has an outcome and every event is published.
         #[arg(long, value_parser = humantime::parse_duration)]
         wait: Option<std::time::Duration>,
+    },
+    /// Every consumer group's lag per partition, in records and seconds, and
+    /// its status (ok, warning, stalled, stopped, no members).
+    Lag {
+        /// Look again this often (e.g. `10s`) and judge over the window.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        watch: Option<std::time::Duration>,
     },
     /// Remove stored parts that no event can name any more: other attempts
     /// of a recorded supplement, and parts never recorded once older than
@@ -126,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check => check::run().await?,
         Command::Status { wait } => status::run(wait).await?,
+        Command::Lag { watch } => lag::run(watch).await?,
         Command::Reconcile {
             bucket,
             unrecorded_after,

@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use intake_adapters::{kafka, pg};
-use intake_core::topics;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
+
+use crate::lag::Group;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -20,19 +19,6 @@ struct Config {
     worker: Group,
     #[serde(default)]
     receipts: Group,
-}
-
-/// A service's consumer group; its other settings are not read here.
-#[derive(Debug, Default, serde::Deserialize)]
-struct Group {
-    #[serde(default)]
-    group_id: Option<String>,
-}
-
-impl Group {
-    fn name(&self, default: &str) -> String {
-        self.group_id.clone().unwrap_or_else(|| default.to_owned())
-    }
 }
 
 struct Pending {
@@ -134,18 +120,25 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
         p.unfinished, p.unsent, p.receipts
     );
 
-    for (group, specs) in [
-        (
-            config.worker.name("intake-worker"),
-            &[topics::SECUREMAIL, topics::ENTER_FINLAND][..],
-        ),
-        (
-            config.receipts.name("intake-receipts"),
-            &[topics::RECEIPTS][..],
-        ),
-    ] {
-        println!("Consumer lag of group {group}:");
-        for (topic, partitions) in consumer_lag(&config.kafka, &group, specs)? {
+    let groups = crate::lag::catalogue(&config.worker, &config.receipts);
+    let kafka = config.kafka.clone();
+    let looks = tokio::task::spawn_blocking(move || {
+        groups
+            .iter()
+            .map(|(group, specs)| crate::lag::look(&kafka, group, specs))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await??;
+    for look in looks {
+        println!("Consumer lag of group {}:", look.group);
+        let mut topics: Vec<(String, Vec<i64>)> = Vec::new();
+        for p in &look.partitions {
+            match topics.last_mut() {
+                Some((topic, lags)) if *topic == p.topic => lags.push(p.sample.lag()),
+                _ => topics.push((p.topic.clone(), vec![p.sample.lag()])),
+            }
+        }
+        for (topic, partitions) in topics {
             let total: i64 = partitions.iter().sum();
             println!("  {topic:<40} {total} ({partitions:?} per partition)");
         }
@@ -160,35 +153,4 @@ async fn print_counts(pool: &PgPool, title: &str, sql: &'static str) -> anyhow::
         println!("  {name:<24} {count}");
     }
     Ok(())
-}
-
-/// Per inbound topic, per partition: high watermark minus committed offset.
-fn consumer_lag(
-    config: &kafka::KafkaConfig,
-    group: &str,
-    specs: &[topics::TopicSpec],
-) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
-    let consumer: BaseConsumer = config.consumer(group).create()?;
-    let names = config.topics();
-    let timeout = Duration::from_secs(10);
-    let mut out = Vec::new();
-    for spec in specs {
-        let topic = names.name(spec);
-        let mut list = TopicPartitionList::new();
-        for p in 0..spec.partitions {
-            list.add_partition(&topic, p);
-        }
-        let committed = consumer.committed_offsets(list, timeout)?;
-        let mut lags = Vec::new();
-        for p in 0..spec.partitions {
-            let (low, high) = consumer.fetch_watermarks(&topic, p, timeout)?;
-            let at = match committed.find_partition(&topic, p).map(|e| e.offset()) {
-                Some(Offset::Offset(o)) => o,
-                _ => low,
-            };
-            lags.push((high - at).max(0));
-        }
-        out.push((topic, lags));
-    }
-    Ok(out)
 }

@@ -1,0 +1,353 @@
+//! `intake lag`: every consumer group's lag per partition, in records and
+//! in seconds, with a status, from the broker's offsets alone (a group
+//! that died keeps its committed offsets, so its lag keeps rising). With
+//! `--watch` it samples again and again and judges each partition over
+//! the window (`intake_core::lag`); a single look can only tell whether
+//! anything waits and whether anyone consumes.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use intake_adapters::kafka;
+use intake_core::lag::{self, GroupStatus, OffsetSample, Status};
+use intake_core::topics::{self, TopicSpec};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+#[derive(Debug, serde::Deserialize)]
+struct Config {
+    kafka: kafka::KafkaConfig,
+    #[serde(default)]
+    worker: Group,
+    #[serde(default)]
+    receipts: Group,
+}
+
+/// A service's consumer group; its other settings are not read here.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Group {
+    #[serde(default)]
+    group_id: Option<String>,
+}
+
+impl Group {
+    pub fn name(&self, default: &str) -> String {
+        self.group_id.clone().unwrap_or_else(|| default.to_owned())
+    }
+}
+
+/// The groups intake runs and the topics each consumes.
+pub fn catalogue(worker: &Group, receipts: &Group) -> Vec<(String, Vec<TopicSpec>)> {
+    vec![
+        (
+            worker.name("intake-worker"),
+            vec![topics::SECUREMAIL, topics::ENTER_FINLAND],
+        ),
+        (receipts.name("intake-receipts"), vec![topics::RECEIPTS]),
+    ]
+}
+
+/// One partition of one group, looked at once.
+#[derive(Debug, Clone)]
+pub struct PartitionLook {
+    pub topic: String,
+    pub partition: i32,
+    pub sample: OffsetSample,
+    /// The broker's timestamp of the first record not yet consumed.
+    pub oldest_waiting: Option<DateTime<Utc>>,
+}
+
+/// A group looked at once: its members and its partitions.
+#[derive(Debug, Clone)]
+pub struct GroupLook {
+    pub group: String,
+    /// `None` when the broker cannot say.
+    pub members: Option<usize>,
+    pub partitions: Vec<PartitionLook>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Committed offsets, watermarks and membership of `group` on `specs`,
+/// and the timestamp of the first waiting record of each lagging
+/// partition (read by a consumer outside the group, which commits nothing).
+pub fn look(
+    config: &kafka::KafkaConfig,
+    group: &str,
+    specs: &[TopicSpec],
+) -> anyhow::Result<GroupLook> {
+    let consumer: BaseConsumer = config.consumer(group).create()?;
+    // Not every broker describes groups (tansu does not): then membership
+    // is unknown, and a group without commits is called stalled, not
+    // stopped.
+    let members = match consumer.fetch_group_list(Some(group), TIMEOUT) {
+        Ok(list) => Some(
+            list.groups()
+                .iter()
+                .find(|g| g.name() == group)
+                .map_or(0, |g| g.members().len()),
+        ),
+        Err(e) => {
+            tracing::debug!(group, error = %e, "the broker does not describe groups");
+            None
+        }
+    };
+    let probe: BaseConsumer = config.consumer("intake-lag-probe").create()?;
+    let names = config.topics();
+    let mut partitions = Vec::new();
+    for spec in specs {
+        let topic = names.name(spec);
+        let mut list = TopicPartitionList::new();
+        for p in 0..spec.partitions {
+            list.add_partition(&topic, p);
+        }
+        let committed = consumer.committed_offsets(list, TIMEOUT)?;
+        for p in 0..spec.partitions {
+            let (low, high) = consumer.fetch_watermarks(&topic, p, TIMEOUT)?;
+            let committed = match committed.find_partition(&topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            };
+            let sample = OffsetSample {
+                at: Utc::now(),
+                committed,
+                log_start: low,
+                high_watermark: high,
+            };
+            let oldest_waiting = if sample.lag() > 0 {
+                let next = committed.unwrap_or(low).max(low);
+                record_time(&probe, &topic, p, next)
+            } else {
+                None
+            };
+            partitions.push(PartitionLook {
+                topic: topic.clone(),
+                partition: p,
+                sample,
+                oldest_waiting,
+            });
+        }
+    }
+    Ok(GroupLook {
+        group: group.to_owned(),
+        members,
+        partitions,
+    })
+}
+
+/// The timestamp of the record at `offset`, if it can be read in time.
+fn record_time(
+    probe: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Option<DateTime<Utc>> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .ok()?;
+    probe.assign(&list).ok()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        match probe.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                let millis = message.timestamp().to_millis()?;
+                return DateTime::from_timestamp_millis(millis);
+            }
+            Some(Err(_)) => return None,
+            None => continue,
+        }
+    }
+    None
+}
+
+/// Samples per partition, oldest first, for judging over a window.
+#[derive(Default)]
+pub struct Window {
+    samples: HashMap<(String, String, i32), VecDeque<OffsetSample>>,
+}
+
+/// How many looks a window keeps.
+const WINDOW_LOOKS: usize = 10;
+
+impl Window {
+    pub fn add(&mut self, look: &GroupLook) {
+        for p in &look.partitions {
+            let samples = self
+                .samples
+                .entry((look.group.clone(), p.topic.clone(), p.partition))
+                .or_default();
+            samples.push_back(p.sample);
+            while samples.len() > WINDOW_LOOKS {
+                samples.pop_front();
+            }
+        }
+    }
+
+    fn status(&self, group: &str, p: &PartitionLook, has_members: bool) -> Status {
+        let samples: Vec<OffsetSample> = self
+            .samples
+            .get(&(group.to_owned(), p.topic.clone(), p.partition))
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_else(|| vec![p.sample]);
+        lag::partition_status(&samples, has_members)
+    }
+}
+
+/// The table, one line per partition and one per group.
+pub fn render(looks: &[GroupLook], window: &Window, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "{:<18} {:<36} {:>4} {:>8} {:>9}  {}\n",
+        "group", "topic", "part", "lag", "seconds", "status"
+    );
+    for look in looks {
+        let has_members = look.members.is_none_or(|m| m > 0);
+        let mut statuses = Vec::new();
+        for p in &look.partitions {
+            let lag = p.sample.lag();
+            let status = window.status(&look.group, p, has_members);
+            statuses.push((status, lag));
+            out.push_str(&format!(
+                "{:<18} {:<36} {:>4} {:>8} {:>9.1}  {}\n",
+                look.group,
+                p.topic,
+                p.partition,
+                lag,
+                lag::lag_seconds(lag, p.oldest_waiting, now),
+                status.as_str()
+            ));
+        }
+        let status: GroupStatus = lag::group_status(&statuses, look.members.unwrap_or(1));
+        let total: i64 = statuses.iter().map(|(_, lag)| lag).sum();
+        let members = look
+            .members
+            .map_or("members unknown".to_owned(), |m| format!("{m} members"));
+        out.push_str(&format!(
+            "group {}: {} ({members}, {total} records waiting)\n",
+            look.group,
+            status.as_str(),
+        ));
+    }
+    out
+}
+
+pub async fn run(watch: Option<Duration>) -> anyhow::Result<()> {
+    let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
+    let groups = catalogue(&config.worker, &config.receipts);
+    let mut window = Window::default();
+    loop {
+        let kafka = config.kafka.clone();
+        let groups = groups.clone();
+        // librdkafka's calls block: off the runtime's threads.
+        let looks = tokio::task::spawn_blocking(move || {
+            groups
+                .iter()
+                .map(|(group, specs)| look(&kafka, group, specs))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await??;
+        looks.iter().for_each(|l| window.add(l));
+        let table = render(&looks, &window, Utc::now());
+        let Some(every) = watch else {
+            print!("{table}");
+            return Ok(());
+        };
+        // Clear the terminal and draw the table again, as `watch` does.
+        print!(
+            "\x1b[2J\x1b[H{}\n{table}",
+            Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = intake_adapters::shutdown::signal() => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look(members: Option<usize>, points: &[(Option<i64>, i64)], minute: i64) -> GroupLook {
+        let at = DateTime::from_timestamp(1_795_000_000 + minute * 60, 0).expect("valid");
+        GroupLook {
+            group: "intake-worker".into(),
+            members,
+            partitions: points
+                .iter()
+                .enumerate()
+                .map(|(p, &(committed, high_watermark))| PartitionLook {
+                    topic: "supplements.securemail.v1".into(),
+                    partition: p as i32,
+                    sample: OffsetSample {
+                        at,
+                        committed,
+                        log_start: 0,
+                        high_watermark,
+                    },
+                    oldest_waiting: Some(at - chrono::Duration::seconds(90)),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_group_with_no_members_and_records_waiting_is_stopped_at_once() {
+        let now = look(Some(0), &[(Some(5), 9), (Some(3), 3)], 0);
+        let mut window = Window::default();
+        window.add(&now);
+        let table = render(
+            &[now],
+            &window,
+            DateTime::from_timestamp(1_795_000_000, 0).expect("t"),
+        );
+        assert!(
+            table.contains("group intake-worker: stopped (0 members, 4 records waiting)"),
+            "{table}"
+        );
+        assert!(table.contains("90.0  stopped"), "{table}");
+        assert!(
+            table.contains("0.0  ok"),
+            "the caught-up partition: {table}"
+        );
+    }
+
+    #[test]
+    fn members_that_do_not_commit_are_stalled_over_the_window() {
+        let mut window = Window::default();
+        let mut last = None;
+        for minute in 0..4 {
+            let l = look(Some(1), &[(Some(5), 9 + minute)], minute);
+            window.add(&l);
+            last = Some(l);
+        }
+        let last = last.expect("looked");
+        let table = render(
+            &[last],
+            &window,
+            DateTime::from_timestamp(1_795_000_240, 0).expect("t"),
+        );
+        assert!(
+            table.contains("group intake-worker: stalled (1 members"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn unknown_membership_never_claims_a_stop() {
+        let now = look(None, &[(Some(5), 9)], 0);
+        let mut window = Window::default();
+        window.add(&now);
+        let table = render(
+            &[now],
+            &window,
+            DateTime::from_timestamp(1_795_000_000, 0).expect("t"),
+        );
+        assert!(
+            table.contains("ok (members unknown, 4 records waiting)"),
+            "{table}"
+        );
+    }
+}
