@@ -6,6 +6,8 @@
 //! anything waits and whether anyone consumes.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +18,8 @@ use intake_core::topics::{self, TopicSpec};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::lag_metrics::LagMetrics;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
@@ -186,7 +190,7 @@ impl Window {
         }
     }
 
-    fn status(&self, group: &str, p: &PartitionLook, has_members: bool) -> Status {
+    pub fn status(&self, group: &str, p: &PartitionLook, has_members: bool) -> Status {
         let samples: Vec<OffsetSample> = self
             .samples
             .get(&(group.to_owned(), p.topic.clone(), p.partition))
@@ -233,21 +237,31 @@ pub fn render(looks: &[GroupLook], window: &Window, now: DateTime<Utc>) -> Strin
     out
 }
 
-pub async fn run(watch: Option<Duration>) -> anyhow::Result<()> {
+async fn look_all(
+    kafka: &kafka::KafkaConfig,
+    groups: &[(String, Vec<TopicSpec>)],
+) -> anyhow::Result<Vec<GroupLook>> {
+    let kafka = kafka.clone();
+    let groups = groups.to_vec();
+    // librdkafka's calls block: off the runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        groups
+            .iter()
+            .map(|(group, specs)| look(&kafka, group, specs))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await?
+}
+
+pub async fn run(watch: Option<Duration>, serve: Option<SocketAddr>) -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let groups = catalogue(&config.worker, &config.receipts);
+    if let Some(address) = serve {
+        return serve_metrics(config, groups, address, watch.unwrap_or(DEFAULT_EVERY)).await;
+    }
     let mut window = Window::default();
     loop {
-        let kafka = config.kafka.clone();
-        let groups = groups.clone();
-        // librdkafka's calls block: off the runtime's threads.
-        let looks = tokio::task::spawn_blocking(move || {
-            groups
-                .iter()
-                .map(|(group, specs)| look(&kafka, group, specs))
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
-        .await??;
+        let looks = look_all(&config.kafka, &groups).await?;
         looks.iter().for_each(|l| window.add(l));
         let table = render(&looks, &window, Utc::now());
         let Some(every) = watch else {
@@ -264,6 +278,64 @@ pub async fn run(watch: Option<Duration>) -> anyhow::Result<()> {
             _ = intake_adapters::shutdown::signal() => return Ok(()),
         }
     }
+}
+
+/// How often `--serve` looks when `--watch` does not say.
+const DEFAULT_EVERY: Duration = Duration::from_secs(15);
+
+/// Looks every `every` and serves the metrics at `/metrics` until stopped.
+/// A failed look is counted and the last values stay, so an alert on the
+/// last look's age sees a blind exporter.
+async fn serve_metrics(
+    config: Config,
+    groups: Vec<(String, Vec<TopicSpec>)>,
+    address: SocketAddr,
+    every: Duration,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(LagMetrics::default());
+    let sampler = {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut window = Window::default();
+            loop {
+                match look_all(&config.kafka, &groups).await {
+                    Ok(looks) => {
+                        looks.iter().for_each(|l| window.add(l));
+                        metrics.update(&looks, &window, Utc::now());
+                    }
+                    Err(e) => {
+                        metrics.look_failed();
+                        tracing::warn!(error = format!("{e:#}"), "cannot look at the broker");
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    };
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.encode(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    println!("intake lag: metrics on http://{address}/metrics, a look every {every:?}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(intake_adapters::shutdown::signal())
+        .await?;
+    sampler.abort();
+    Ok(())
 }
 
 #[cfg(test)]

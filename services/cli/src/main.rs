@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod checkpoint;
 mod lag;
+mod lag_metrics;
 mod reconcile;
 mod status;
 
@@ -41,6 +42,10 @@ enum Command {
         /// Look again this often (e.g. `10s`) and judge over the window.
         #[arg(long, value_parser = humantime::parse_duration)]
         watch: Option<std::time::Duration>,
+        /// Keep looking (every `--watch`, else 15 s) and serve Prometheus
+        /// metrics on this address at /metrics.
+        #[arg(long)]
+        serve: Option<std::net::SocketAddr>,
     },
     /// Remove stored parts that no event can name any more: other attempts
     /// of a recorded supplement, and parts never recorded once older than
@@ -134,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check => check::run().await?,
         Command::Status { wait } => status::run(wait).await?,
-        Command::Lag { watch } => lag::run(watch).await?,
+        Command::Lag { watch, serve } => lag::run(watch, serve).await?,
         Command::Reconcile {
             bucket,
             unrecorded_after,
