@@ -31,6 +31,10 @@ if [ ! -d "$browser_dir/node_modules/playwright-core" ] || [ ! -d "$browser_dir/
         fail "could not install the browser test's packages; see $LOG_DIR/prereqs-npm.log"
 fi
 
+# Alert rules are checked and unit-tested with promtool (Debian's
+# prometheus package carries it).
+command -v promtool >/dev/null || apt_install prometheus
+
 # The inbox API's contract test: schemathesis from PyPI in a virtualenv of
 # its own, pinned.
 schemathesis_venv="$TOOLS_DIR/schemathesis-$STACK_SCHEMATHESIS_VERSION"
