@@ -51,6 +51,7 @@ test: prereqs rules stack-up ## Run every test (unit, schema, alert rules, and e
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
 rules: ## Check the Prometheus alert rules and run their unit tests (promtool)
+	@promtool check config infra/prometheus/prometheus.yml
 	@promtool check rules infra/prometheus/rules/*.yml
 	@promtool test rules infra/prometheus/tests/*.yml
 
