@@ -177,6 +177,18 @@ impl Fixture {
         (status, body)
     }
 
+    /// A JSON POST: the status and the body (`null` when it is not JSON).
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .request(Method::POST, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("inbox answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn queue(&self, token: &str, query: &str) -> Value {
         let (status, body) = self
             .get(&format!("/queue?unit={HELSINKI}{query}"), token)

@@ -13,20 +13,8 @@ use uuid::Uuid;
 
 use crate::fixture::{Fixture, PLAIN_APP};
 
-async fn post(f: &Fixture, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let response = f
-        .request(Method::POST, path, token)
-        .json(&body)
-        .send()
-        .await
-        .expect("inbox answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn ask(f: &Fixture, file: Uuid, token: &str) -> (StatusCode, Value) {
-    post(
-        f,
+    f.post(
         &format!("/quarantine/{file}/release-requests"),
         token,
         json!({"reason": "the sender called; it is her payslip, a false positive"}),
@@ -36,8 +24,7 @@ async fn ask(f: &Fixture, file: Uuid, token: &str) -> (StatusCode, Value) {
 
 async fn approve(f: &Fixture, request: &Value, token: &str) -> (StatusCode, Value) {
     let id = request["request_id"].as_str().expect("request id");
-    post(
-        f,
+    f.post(
         &format!("/release-requests/{id}/approve"),
         token,
         json!(null),

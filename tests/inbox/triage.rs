@@ -8,31 +8,22 @@ use chrono::{Duration, Utc};
 use intake_core::decide::outbox_event_id;
 use intake_core::events::SupplementRouted;
 use intake_tests::inbox::SupplementSeed;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::fixture::{CLEAN_PDF, Fixture, PLAIN_APP, SECRET_APP, TAMPERE_APP, ids};
 
-async fn post(f: &Fixture, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let response = f
-        .request(Method::POST, path, token)
-        .json(&body)
-        .send()
-        .await
-        .expect("inbox answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn attach(f: &Fixture, id: Uuid, token: &str, app: &str) -> (StatusCode, Value) {
     let body = json!({"application_id": app, "note": "the passport number matches"});
-    post(f, &format!("/supplements/{id}/attach"), token, body).await
+    f.post(&format!("/supplements/{id}/attach"), token, body)
+        .await
 }
 
 async fn dismiss(f: &Fixture, id: Uuid, token: &str, reason: &str) -> (StatusCode, Value) {
     let body = json!({ "reason": reason });
-    post(f, &format!("/supplements/{id}/dismiss"), token, body).await
+    f.post(&format!("/supplements/{id}/dismiss"), token, body)
+        .await
 }
 
 #[tokio::test]
@@ -173,13 +164,13 @@ async fn closing_needs_a_triage_officer_and_a_reason() {
         vec![unprocessable, f.triage],
         "the unreadable one waits too"
     );
-    let (status, _) = post(
-        &f,
-        &format!("/supplements/{unprocessable}/attach"),
-        &tiina,
-        json!({"application_id": PLAIN_APP}),
-    )
-    .await;
+    let (status, _) = f
+        .post(
+            &format!("/supplements/{unprocessable}/attach"),
+            &tiina,
+            json!({"application_id": PLAIN_APP}),
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,

@@ -190,7 +190,7 @@ impl Window {
         }
     }
 
-    pub fn status(&self, group: &str, p: &PartitionLook, has_members: bool) -> Status {
+    fn status(&self, group: &str, p: &PartitionLook, has_members: bool) -> Status {
         let samples: Vec<OffsetSample> = self
             .samples
             .get(&(group.to_owned(), p.topic.clone(), p.partition))
@@ -198,6 +198,48 @@ impl Window {
             .unwrap_or_else(|| vec![p.sample]);
         lag::partition_status(&samples, has_members)
     }
+
+    /// A group's look judged over the window: each partition's status and
+    /// lag in records and seconds, and the group's status. Unknown
+    /// membership (a broker that does not describe groups) counts as
+    /// members, so it never claims a stop.
+    pub fn judge<'a>(&self, look: &'a GroupLook, now: DateTime<Utc>) -> Judged<'a> {
+        let has_members = look.members.is_none_or(|m| m > 0);
+        let partitions: Vec<JudgedPartition<'a>> = look
+            .partitions
+            .iter()
+            .map(|p| {
+                let records = p.sample.lag();
+                JudgedPartition {
+                    look: p,
+                    status: self.status(&look.group, p, has_members),
+                    records,
+                    seconds: lag::lag_seconds(records, p.oldest_waiting, now),
+                }
+            })
+            .collect();
+        let statuses: Vec<(Status, i64)> =
+            partitions.iter().map(|p| (p.status, p.records)).collect();
+        Judged {
+            status: lag::group_status(&statuses, look.members.unwrap_or(1)),
+            waiting: statuses.iter().map(|(_, records)| records).sum(),
+            partitions,
+        }
+    }
+}
+
+pub struct JudgedPartition<'a> {
+    pub look: &'a PartitionLook,
+    pub status: Status,
+    pub records: i64,
+    pub seconds: f64,
+}
+
+pub struct Judged<'a> {
+    pub partitions: Vec<JudgedPartition<'a>>,
+    pub status: GroupStatus,
+    /// Records waiting in all its partitions.
+    pub waiting: i64,
 }
 
 /// The table, one line per partition and one per group.
@@ -207,31 +249,26 @@ pub fn render(looks: &[GroupLook], window: &Window, now: DateTime<Utc>) -> Strin
         "group", "topic", "part", "lag", "seconds", "status"
     );
     for look in looks {
-        let has_members = look.members.is_none_or(|m| m > 0);
-        let mut statuses = Vec::new();
-        for p in &look.partitions {
-            let lag = p.sample.lag();
-            let status = window.status(&look.group, p, has_members);
-            statuses.push((status, lag));
+        let judged = window.judge(look, now);
+        for p in &judged.partitions {
             out.push_str(&format!(
                 "{:<18} {:<36} {:>4} {:>8} {:>9.1}  {}\n",
                 look.group,
-                p.topic,
-                p.partition,
-                lag,
-                lag::lag_seconds(lag, p.oldest_waiting, now),
-                status.as_str()
+                p.look.topic,
+                p.look.partition,
+                p.records,
+                p.seconds,
+                p.status.as_str()
             ));
         }
-        let status: GroupStatus = lag::group_status(&statuses, look.members.unwrap_or(1));
-        let total: i64 = statuses.iter().map(|(_, lag)| lag).sum();
         let members = look
             .members
             .map_or("members unknown".to_owned(), |m| format!("{m} members"));
         out.push_str(&format!(
-            "group {}: {} ({members}, {total} records waiting)\n",
+            "group {}: {} ({members}, {} records waiting)\n",
             look.group,
-            status.as_str(),
+            judged.status.as_str(),
+            judged.waiting,
         ));
     }
     out

@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Utc};
-use intake_core::lag::{self, GroupStatus, Status};
+use intake_core::lag::{GroupStatus, Status};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -113,42 +113,33 @@ impl Default for LagMetrics {
 impl LagMetrics {
     pub fn update(&self, looks: &[GroupLook], window: &Window, now: DateTime<Utc>) {
         for look in looks {
-            let has_members = look.members.is_none_or(|m| m > 0);
-            let mut statuses = Vec::new();
-            for p in &look.partitions {
+            let judged = window.judge(look, now);
+            for p in &judged.partitions {
                 let labels = PartitionLabels {
                     group: look.group.clone(),
-                    topic: p.topic.clone(),
-                    partition: p.partition.to_string(),
+                    topic: p.look.topic.clone(),
+                    partition: p.look.partition.to_string(),
                 };
-                let records = p.sample.lag();
-                let status = window.status(&look.group, p, has_members);
-                statuses.push((status, records));
-                self.records.get_or_create(&labels).set(records);
-                self.seconds.get_or_create(&labels).set(lag::lag_seconds(
-                    records,
-                    p.oldest_waiting,
-                    now,
-                ));
+                self.records.get_or_create(&labels).set(p.records);
+                self.seconds.get_or_create(&labels).set(p.seconds);
                 for s in PARTITION_STATUSES {
                     self.partition_status
                         .get_or_create(&PartitionStatusLabels {
                             group: look.group.clone(),
-                            topic: p.topic.clone(),
-                            partition: p.partition.to_string(),
+                            topic: p.look.topic.clone(),
+                            partition: p.look.partition.to_string(),
                             status: s.as_str().to_owned(),
                         })
-                        .set(i64::from(s == status));
+                        .set(i64::from(s == p.status));
                 }
             }
-            let status = lag::group_status(&statuses, look.members.unwrap_or(1));
             for s in GROUP_STATUSES {
                 self.group_status
                     .get_or_create(&GroupStatusLabels {
                         group: look.group.clone(),
                         status: s.as_str().to_owned(),
                     })
-                    .set(i64::from(s == status));
+                    .set(i64::from(s == judged.status));
             }
         }
         self.last_look.set(now.timestamp_millis() as f64 / 1000.0);

@@ -78,7 +78,7 @@ impl FlagFilter {
     }
 }
 
-/// Where a page starts: just after this place.
+/// Where a page starts: just after this place (a row's arrival and id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub arrived_at: DateTime<Utc>,
@@ -86,6 +86,20 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Trims rows read one past `limit` to the page, and says where the
+    /// next page starts (`None` on the last).
+    pub fn next_page<T>(
+        rows: &mut Vec<T>,
+        limit: u32,
+        place: impl Fn(&T) -> Cursor,
+    ) -> Option<String> {
+        if rows.len() <= limit as usize {
+            return None;
+        }
+        rows.truncate(limit as usize);
+        rows.last().map(|r| place(r).encode())
+    }
+
     /// `<microseconds since the epoch>.<supplement id>`: opaque to users,
     /// strictly parsed.
     pub fn encode(&self) -> String {
@@ -190,18 +204,10 @@ pub async fn page(store: &Store, who: &Principal, q: &QueueQuery) -> Result<Queu
     .bind(&places)
     .fetch_all(&mut *tx)
     .await?;
-    let next = if entries.len() > q.limit as usize {
-        entries.truncate(q.limit as usize);
-        entries.last().map(|e| {
-            Cursor {
-                arrived_at: e.arrived_at,
-                supplement_id: e.supplement_id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next = Cursor::next_page(&mut entries, q.limit, |e| Cursor {
+        arrived_at: e.arrived_at,
+        supplement_id: e.supplement_id,
+    });
     sqlx::query("select inbox.record_list($1, $2)")
         .bind(&q.unit)
         .bind(serde_json::json!({
@@ -274,6 +280,24 @@ mod tests {
             supplement_id: Uuid::from_u128(42),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
+    }
+
+    #[test]
+    fn the_next_page_starts_after_the_last_row_shown() {
+        let at = |i: u128| Cursor {
+            arrived_at: DateTime::from_timestamp_micros(1_767_225_600_000_000 + i as i64)
+                .expect("valid"),
+            supplement_id: Uuid::from_u128(i),
+        };
+        let mut rows: Vec<u128> = vec![1, 2, 3];
+        assert_eq!(Cursor::next_page(&mut rows, 3, |&i| at(i)), None);
+        assert_eq!(rows, [1, 2, 3]);
+        let mut rows: Vec<u128> = vec![1, 2, 3];
+        assert_eq!(
+            Cursor::next_page(&mut rows, 2, |&i| at(i)),
+            Some(at(2).encode())
+        );
+        assert_eq!(rows, [1, 2]);
     }
 
     #[test]

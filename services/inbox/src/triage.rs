@@ -73,18 +73,10 @@ pub async fn page(
     .bind(i64::from(limit) + 1)
     .fetch_all(&mut *tx)
     .await?;
-    let next = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| {
-            Cursor {
-                arrived_at: e.arrived_at,
-                supplement_id: e.supplement_id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next = Cursor::next_page(&mut entries, limit, |e| Cursor {
+        arrived_at: e.arrived_at,
+        supplement_id: e.supplement_id,
+    });
     sqlx::query("select inbox.record_triage_list($1)")
         .bind(serde_json::json!({
             "after": after.map(|c| c.encode()),

@@ -133,17 +133,7 @@ pub struct QueueParams {
 
 impl QueueParams {
     pub fn into_query(self, default_limit: u32) -> Result<QueueQuery, ApiError> {
-        let after = match self.after.as_deref() {
-            None => None,
-            Some(s) => Some(
-                Cursor::decode(s)
-                    .ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))?,
-            ),
-        };
-        let limit = self.limit.unwrap_or(default_limit);
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::Invalid("limit: between 1 and 200".into()));
-        }
+        let (after, limit) = page_bounds(self.after.as_deref(), self.limit, default_limit)?;
         Ok(QueueQuery {
             unit: self.unit,
             channel: self.channel,
@@ -153,6 +143,41 @@ impl QueueParams {
             limit,
         })
     }
+}
+
+/// Where a page starts and how long it is, for any paged list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// The `next` of the previous page.
+    #[param(pattern = r"^[0-9]{1,17}\.[0-9a-f]{32}$")]
+    pub after: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+impl PageParams {
+    pub fn bounds(&self, default_limit: u32) -> Result<(Option<Cursor>, u32), ApiError> {
+        page_bounds(self.after.as_deref(), self.limit, default_limit)
+    }
+}
+
+/// A page's cursor and size, by the rules the document states for them.
+fn page_bounds(
+    after: Option<&str>,
+    limit: Option<u32>,
+    default_limit: u32,
+) -> Result<(Option<Cursor>, u32), ApiError> {
+    let after = after
+        .map(|s| {
+            Cursor::decode(s).ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(default_limit);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::Invalid("limit: between 1 and 200".into()));
+    }
+    Ok((after, limit))
 }
 
 /// A unit's queue in arrival order, a page at a time.

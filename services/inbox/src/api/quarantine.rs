@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::triage::TriageParams as PageParams;
+use super::PageParams;
 use crate::App;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::SignedIn;
@@ -41,7 +41,7 @@ pub async fn list(
     SignedIn(who): SignedIn,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<QuarantinePage>, ApiError> {
-    let (after, limit) = params.cursor_and_limit(app.config.page_size)?;
+    let (after, limit) = params.bounds(app.config.page_size)?;
     Ok(Json(
         quarantine::page(&app.store, &who, after, limit).await?,
     ))

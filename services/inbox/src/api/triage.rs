@@ -7,42 +7,15 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::App;
+use crate::api::PageParams;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ErrorBody};
-use crate::queue::Cursor;
 use crate::triage::{self, Attached, TriagePage};
 use intake_core::ids::{ApplicationId, IdError};
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TriageParams {
-    /// The `next` of the previous page.
-    #[param(pattern = r"^[0-9]{1,17}\.[0-9a-f]{32}$")]
-    pub after: Option<String>,
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
-
-impl TriageParams {
-    pub fn cursor_and_limit(&self, default_limit: u32) -> Result<(Option<Cursor>, u32), ApiError> {
-        let after = match self.after.as_deref() {
-            None => None,
-            Some(s) => Some(
-                Cursor::decode(s)
-                    .ok_or_else(|| ApiError::Invalid("after: not a page cursor".into()))?,
-            ),
-        };
-        let limit = self.limit.unwrap_or(default_limit);
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::Invalid("limit: between 1 and 200".into()));
-        }
-        Ok((after, limit))
-    }
-}
-
 /// What waits for a triage officer, oldest first. Empty for anyone else.
-#[utoipa::path(get, path = "/api/v1/triage", params(TriageParams), responses(
+#[utoipa::path(get, path = "/api/v1/triage", params(PageParams), responses(
     (status = 200, body = TriagePage),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -50,9 +23,9 @@ impl TriageParams {
 pub async fn list(
     State(app): State<App>,
     SignedIn(who): SignedIn,
-    ApiQuery(params): ApiQuery<TriageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<TriagePage>, ApiError> {
-    let (after, limit) = params.cursor_and_limit(app.config.page_size)?;
+    let (after, limit) = params.bounds(app.config.page_size)?;
     Ok(Json(triage::page(&app.store, &who, after, limit).await?))
 }
 

@@ -10,9 +10,9 @@ use super::pages::{self, Frame, QuarantineView};
 use super::session::WebUser;
 use super::{PageLang, web_error};
 use crate::App;
+use crate::api::PageParams;
 use crate::error::ApiError;
 use crate::quarantine;
-use crate::queue::Cursor;
 
 #[derive(Deserialize)]
 pub struct ListParams {
@@ -32,20 +32,20 @@ pub async fn list(
         session: Some(&user.session),
         here: "/quarantine",
     };
-    let after = match p.after.as_deref() {
-        None | Some("") => None,
-        Some(s) => match Cursor::decode(s) {
-            Some(c) => Some(c),
-            None => {
-                return web_error(&frame, ApiError::Invalid("after: not a page cursor".into()));
-            }
-        },
+    // The API's paging rules; an empty cursor is the first page here.
+    let bounds = PageParams {
+        after: p.after.clone().filter(|a| !a.is_empty()),
+        limit: None,
+    }
+    .bounds(app.config.page_size);
+    let (after, limit) = match bounds {
+        Ok(bounds) => bounds,
+        Err(e) => return web_error(&frame, e),
     };
-    let page =
-        match quarantine::page(&app.store, user.principal(), after, app.config.page_size).await {
-            Ok(page) => page,
-            Err(e) => return web_error(&frame, e.into()),
-        };
+    let page = match quarantine::page(&app.store, user.principal(), after, limit).await {
+        Ok(page) => page,
+        Err(e) => return web_error(&frame, e.into()),
+    };
     // Only the fixed words of a known outcome: nothing from the address
     // reaches the page.
     let done = match p.done.as_deref() {

@@ -10,8 +10,8 @@ use super::pages::{self, Frame, TriageView};
 use super::session::{WebUser, urlencoding};
 use super::{PageLang, web_error};
 use crate::App;
+use crate::api::PageParams;
 use crate::error::ApiError;
-use crate::queue::Cursor;
 use crate::triage;
 use intake_core::ids::ApplicationId;
 
@@ -35,16 +35,17 @@ pub async fn list(
         session: Some(&user.session),
         here: "/triage",
     };
-    let after = match p.after.as_deref() {
-        None | Some("") => None,
-        Some(s) => match Cursor::decode(s) {
-            Some(c) => Some(c),
-            None => {
-                return web_error(&frame, ApiError::Invalid("after: not a page cursor".into()));
-            }
-        },
+    // The API's paging rules; an empty cursor is the first page here.
+    let bounds = PageParams {
+        after: p.after.clone().filter(|a| !a.is_empty()),
+        limit: None,
+    }
+    .bounds(app.config.page_size);
+    let (after, limit) = match bounds {
+        Ok(bounds) => bounds,
+        Err(e) => return web_error(&frame, e),
     };
-    let page = match triage::page(&app.store, user.principal(), after, app.config.page_size).await {
+    let page = match triage::page(&app.store, user.principal(), after, limit).await {
         Ok(page) => page,
         Err(e) => return web_error(&frame, e.into()),
     };
