@@ -50,10 +50,11 @@ test: prereqs rules stack-up ## Run every test (unit, schema, alert rules, and e
 	@$(CARGO) build --workspace --bins --locked
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
 
-rules: ## Check the Prometheus alert rules and run their unit tests (promtool)
+rules: ## Check the Prometheus alert rules (promtool) and the metric names rules and dashboard use
 	@promtool check config infra/prometheus/prometheus.yml
 	@promtool check rules infra/prometheus/rules/*.yml
 	@promtool test rules infra/prometheus/tests/*.yml
+	@bash infra/check-metric-names.sh
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
 	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts -p intake-inbox

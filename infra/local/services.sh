@@ -5,6 +5,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVICES=(gateway worker receipts inbox)
+# Where `intake lag --serve` listens; infra/prometheus/prometheus.yml scrapes it.
+LAG_PORT=9464
 BIN_DIR=${BIN_DIR:-$REPO_DIR/target/debug}
 
 start() {
@@ -21,6 +23,20 @@ start() {
         say "$name: ready (log: $log)"
     done
     start_checkpoints
+    start_lag_exporter
+}
+
+# Consumer lag and business lag for Prometheus (`intake lag --serve`).
+start_lag_exporter() {
+    local name=intake-lag log="$LOG_DIR/intake-lag.log"
+    if pid_alive "$name"; then
+        say "$name: already running"
+        return
+    fi
+    : >"$log"
+    spawn "$name" "$log" "$BIN_DIR/intake" lag --serve "127.0.0.1:$LAG_PORT" --watch 15s
+    wait_until "$name" "$log" 60 port_open "$LAG_PORT"
+    say "$name: lag metrics on http://127.0.0.1:$LAG_PORT/metrics (log: $log)"
 }
 
 # The audit chain's head, signed into S3 now and every day after.
@@ -37,6 +53,7 @@ start_checkpoints() {
 }
 
 stop() {
+    stop_pid intake-lag
     stop_pid intake-audit-checkpoint
     for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_pid "intake-${SERVICES[i]}"; done
 }
@@ -49,6 +66,11 @@ status() {
             printf '  %-16s down\n' "intake-$s"
         fi
     done
+    if pid_alive intake-lag; then
+        printf '  %-16s up    pid %s\n' "lag-exporter" "$(cat "$RUN_DIR/intake-lag.pid")"
+    else
+        printf '  %-16s down\n' "lag-exporter"
+    fi
     if pid_alive intake-audit-checkpoint; then
         printf '  %-16s up    pid %s\n' "audit-checkpoint" "$(cat "$RUN_DIR/intake-audit-checkpoint.pid")"
     else

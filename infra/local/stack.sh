@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The local stack without Docker: stack.sh up | down | status [service...]
-# Services: postgres kafka s3 clamav smtp eservice oidc (all by default). Idempotent:
+# Services: postgres kafka s3 clamav smtp eservice oidc prometheus (all by default). Idempotent:
 # `up` twice leaves one of each running; `down` stops what the stack started.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for part in postgres kafka s3 clamav smtp eservice oidc; do
+for part in postgres kafka s3 clamav smtp eservice oidc prometheus; do
     # shellcheck source=/dev/null
     . "$LOCAL_DIR/$part.sh"
 done
 
-ALL=(postgres kafka s3 clamav smtp eservice oidc)
+ALL=(postgres kafka s3 clamav smtp eservice oidc prometheus)
 command=${1:-status}
 shift || true
 services=("$@")
@@ -31,7 +31,9 @@ status)
     ;;
 env)
     # For `eval "$(infra/local/stack.sh env)"` in a shell.
-    grep -E '^INTAKE_' "$LOCAL_DIR/stack.env" | sed 's/^/export /'
+    grep -E '^INTAKE_' "$LOCAL_DIR/stack.env" | while IFS= read -r line; do
+        printf 'export %s=%q\n' "${line%%=*}" "${line#*=}"
+    done
     echo "export INTAKE_LOCAL_STACK=true"
     ;;
 *)

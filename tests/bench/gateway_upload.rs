@@ -19,6 +19,7 @@ const RUNS: usize = 3;
 struct Gateway {
     child: Child,
     url: String,
+    ops: String,
 }
 
 impl Drop for Gateway {
@@ -46,6 +47,7 @@ fn start(bucket: &str, prefix: &str, database: &str, port: u16) -> Gateway {
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(binary())
         .env("INTAKE_GATEWAY__LISTEN", &listen)
+        .env("INTAKE_OPS__LISTEN", format!("127.0.0.1:{}", port + 1))
         .env("INTAKE_GATEWAY__INBOUND_BUCKET", bucket)
         .env("INTAKE_KAFKA__TOPIC_PREFIX", prefix)
         .env("INTAKE_POSTGRES__URL", database)
@@ -57,13 +59,15 @@ fn start(bucket: &str, prefix: &str, database: &str, port: u16) -> Gateway {
     Gateway {
         child,
         url: format!("http://{listen}"),
+        ops: format!("http://127.0.0.1:{}", port + 1),
     }
 }
 
-async fn wait_ready(url: &str) {
+/// `ops` is the gateway's operations address.
+async fn wait_ready(ops: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if reqwest::get(format!("{url}/healthz"))
+        if reqwest::get(format!("{ops}/health/ready"))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
@@ -128,7 +132,7 @@ async fn main() {
     let port = 18_080 + (std::process::id() % 1000) as u16;
     let db = stack.database().await;
     let gateway = start(&bucket, &kafka.topic_prefix, &stack.database_url(&db), port);
-    wait_ready(&gateway.url).await;
+    wait_ready(&gateway.ops).await;
     let idle_kib = peak_rss_kib(gateway.child.id());
 
     let mut seconds = Vec::new();

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt;
 use intake_adapters::sealing::{Digest, Recipients, seal_stream};
-use intake_tests::inbox::{TestInbox, free_port};
+use intake_tests::free_port;
+use intake_tests::inbox::TestInbox;
 use intake_tests::{Stack, oidc, peak_rss_kib};
 use tokio_util::io::StreamReader;
 

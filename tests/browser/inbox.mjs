@@ -1,7 +1,8 @@
 // The inbox in a real browser (Debian's Chromium, driven by playwright-core):
 // sign in through the local identity provider, see the queue in arrival
 // order, take the next supplement, open it, download its file, mark it
-// handled; a delegate is refused a confidential one; a triage officer
+// handled; operations read lag and failures; a delegate is refused a
+// confidential one and the operations page; a triage officer
 // attaches a supplement to its application; two security officers release
 // a quarantined file. axe-core checks every page for WCAG 2.1 AA
 // violations. Run by
@@ -49,6 +50,23 @@ async function accessibility(page, what) {
   }));
   const found = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
   assert.deepEqual(found, [], `${what}: axe-core found violations`);
+}
+
+// Operations watch lag, readiness and failures, never a supplement's content.
+{
+  const { context, page } = await signIn('olli', '/operations');
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Operations', level: 1 }).waitFor());
+  const main = await page.locator('main').innerText();
+  assert.match(main, /Supplements waiting/);
+  assert.match(main, /In a unit's queue/, 'the seeded queue is business lag');
+  assert.match(main, /Lag per partition/);
+  assert.equal(await page.locator('figure.chart').count(), 4, 'four charts of the last hours');
+  const html = await page.content();
+  assert.ok(!html.includes(expect.first_text), 'no supplement text on the page');
+  assert.ok(!html.includes(expect.secret_sender), 'no sender on the page');
+  await page.screenshot({ path: `${shots}/operations.png`, fullPage: true });
+  await accessibility(page, 'operations page');
+  await context.close();
 }
 
 // A caseworker works the queue.
@@ -112,6 +130,8 @@ async function accessibility(page, what) {
   assert.match(await page.locator('main').innerText(), /confidential.*aino.*delegates may not/s);
   assert.ok(!(await page.content()).includes(expect.secret_sender));
   await page.screenshot({ path: `${shots}/delegate-refused.png` });
+  const operations = await page.goto(`${base}/operations`);
+  assert.equal(operations.status(), 403, 'the operations page is for the operations role');
   await context.close();
 }
 

@@ -75,6 +75,15 @@ async fn callers_without_the_channels_token_get_401() {
         .expect("request");
     assert_eq!(response.status(), 401);
     assert_nothing_behind(&gateway).await;
+    // Operations see each refusal by route and reason.
+    let metrics = gateway.metrics();
+    for line in [
+        r#"intake_http_refusals_total{route="/v1/securemail/messages",reason="unauthorized"} 3"#,
+        r#"intake_http_refusals_total{route="/v1/enterfinland/submissions",reason="unauthorized"} 1"#,
+        r#"intake_http_requests_total{route="/v1/securemail/messages",status="401"} 3"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test]
@@ -203,6 +212,18 @@ async fn too_large_gets_413_and_stores_nothing() {
         form(&metadata("EF-5"), &[("ok.pdf", random_bytes(1000))]),
     );
     accepted_id(retry.send().await.expect("request")).await;
+    let metrics = gateway.metrics();
+    let too_large =
+        r#"intake_http_refusals_total{route="/v1/enterfinland/submissions",reason="too_large"} 2"#;
+    assert!(metrics.contains(too_large), "{metrics}");
+    // Every file stored counts, also those of a request refused later:
+    // ok.pdf, a.pdf and the retry's file at least.
+    let received: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("intake_gateway_received_bytes_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("received bytes counted");
+    assert!(received >= 100_000 + 1_800_000 + 1000, "{received}");
 }
 
 #[tokio::test]

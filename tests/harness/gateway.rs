@@ -50,6 +50,7 @@ pub struct TestGateway {
     pub identity: SecretString,
     pub recipient: String,
     keys: KeyRing,
+    registry: intake_adapters::ops::Registry,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -73,12 +74,14 @@ impl TestGateway {
             max_attachments: limits.max_attachments,
             claim_stale_after: Duration::from_secs(60),
         };
+        let mut registry = intake_adapters::ops::Registry::default();
         let app = App::new(Inner {
             recipients: Recipients::parse(&config.recipient_keys()).expect("recipients"),
             config,
             store: store.clone(),
             producer: EventProducer::new(&kafka).expect("producer"),
             pool: db.pool.clone(),
+            metrics: intake_gateway::metrics::GatewayMetrics::new(&mut registry),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -100,8 +103,61 @@ impl TestGateway {
             identity: SecretString::from(identity.to_string().expose_secret().to_owned()),
             recipient: identity.to_public().to_string(),
             keys,
+            registry,
             _server: server,
         }
+    }
+
+    /// The gateway binary as its own process on this gateway's topics,
+    /// bucket, database and keys, with `extra` settings; returns it and
+    /// its URL. For what only a process has: its telemetry set-up.
+    pub async fn start_process(
+        &self,
+        stack: &Stack,
+        extra: Vec<(String, String)>,
+    ) -> (crate::process::ServiceProcess, String) {
+        let listen = format!("127.0.0.1:{}", crate::free_port());
+        let mut env: Vec<(String, String)> = [
+            "INTAKE_S3__ENDPOINT",
+            "INTAKE_S3__REGION",
+            "INTAKE_S3__ACCESS_KEY_ID",
+            "INTAKE_S3__SECRET_ACCESS_KEY",
+            "INTAKE_S3__FORCE_PATH_STYLE",
+            "INTAKE_KAFKA__BROKERS",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), stack.get(k)))
+        .collect();
+        env.extend([
+            ("INTAKE_GATEWAY__LISTEN".into(), listen.clone()),
+            (
+                "INTAKE_GATEWAY__SECUREMAIL_TOKEN".into(),
+                SECUREMAIL_TOKEN.into(),
+            ),
+            (
+                "INTAKE_GATEWAY__ENTERFINLAND_TOKEN".into(),
+                ENTERFINLAND_TOKEN.into(),
+            ),
+            ("INTAKE_GATEWAY__RECIPIENTS".into(), self.recipient.clone()),
+            ("INTAKE_GATEWAY__INBOUND_BUCKET".into(), self.bucket.clone()),
+            (
+                "INTAKE_KAFKA__TOPIC_PREFIX".into(),
+                self.kafka.topic_prefix.clone(),
+            ),
+            ("INTAKE_POSTGRES__URL".into(), stack.database_url(&self.db)),
+            ("INTAKE_TELEMETRY__LOG_FORMAT".into(), "json".into()),
+        ]);
+        env.extend(extra);
+        let name = crate::unique("gateway");
+        let process =
+            crate::process::ServiceProcess::start(stack, "intake-gateway", &name, env, "debug")
+                .await;
+        (process, format!("http://{listen}"))
+    }
+
+    /// The gateway's metrics, as `/metrics` would serve them.
+    pub fn metrics(&self) -> String {
+        intake_adapters::ops::encode(&self.registry)
     }
 
     /// Downloads and opens a sealed object; checks its size and SHA-256

@@ -11,7 +11,7 @@ use tokio_util::io::StreamReader;
 use uuid::Uuid;
 
 use crate::process::ServiceProcess;
-use crate::{Stack, TestDb, unique};
+use crate::{Stack, TestDb, free_port, unique};
 
 pub struct TestInbox {
     pub url: String,
@@ -20,14 +20,6 @@ pub struct TestInbox {
     pub bucket: String,
     pub process: ServiceProcess,
     recipients: Recipients,
-}
-
-/// A port free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl TestInbox {

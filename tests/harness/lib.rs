@@ -9,9 +9,12 @@
 mod db;
 pub mod gateway;
 pub mod inbox;
+pub mod lag;
 mod mail;
 pub mod oidc;
+pub mod otlp;
 pub mod process;
+pub mod prometheus;
 pub mod receipts;
 mod settings;
 pub mod worker;
@@ -37,6 +40,12 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// A port nothing listens on now (a process started next may take it).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("address").port()
 }
 
 pub fn unique(prefix: &str) -> String {

@@ -66,6 +66,9 @@ impl ServiceProcess {
             .expect("service log");
         let mut command = Command::new(binary(stack, self.profile, self.name));
         command
+            // Any free port: tests run services side by side, and beside
+            // the local stack's own (a test's setting wins).
+            .env("INTAKE_OPS__LISTEN", "127.0.0.1:0")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env_remove("INTAKE_CONFIG")
             // Tests run on the local stack, whose committed keys they use.
@@ -125,6 +128,21 @@ impl ServiceProcess {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
+    }
+
+    /// `http://address` of the current process's `/metrics` and `/health`,
+    /// as it logged it.
+    pub fn ops_url(&self) -> String {
+        let log = self.log();
+        let address = log
+            .lines()
+            .rev()
+            .find_map(|line| {
+                let at = line.find("\"ops_address\":\"")? + "\"ops_address\":\"".len();
+                line[at..].split('"').next()
+            })
+            .unwrap_or_else(|| panic!("{} logged no ops address", self.name));
+        format!("http://{address}")
     }
 
     pub fn log(&self) -> String {

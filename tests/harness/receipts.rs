@@ -16,15 +16,10 @@ use uuid::Uuid;
 
 use crate::mail::Mailbox;
 use crate::process::ServiceProcess;
-use crate::{Stack, unique};
+use crate::{Stack, free_port, unique};
 
 pub const DOMAIN: &str = "agency.example";
 pub const ESERVICE_TOKEN: &str = "test-eservice-token";
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    listener.local_addr().expect("address").port()
-}
 
 async fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);

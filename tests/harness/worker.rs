@@ -132,10 +132,7 @@ pub struct TestClamd {
 
 impl TestClamd {
     pub async fn start(stack: &Stack) -> Self {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-            listener.local_addr().expect("address").port()
-        };
+        let port = crate::free_port();
         let dir = stack
             .repo_dir()
             .join("target/test-logs")

@@ -3,6 +3,9 @@
 //! quarantine; screenshots go to `target/browser/`.
 
 use intake_tests::inbox::TestInbox;
+use intake_tests::lag::Exporter;
+use intake_tests::prometheus::TestPrometheus;
+use intake_tests::{Stack, free_port};
 
 use crate::fixture::{CLEAN_PDF, Fixture, PLAIN_APP};
 
@@ -11,7 +14,39 @@ const BROWSER_PORT: u16 = 8792;
 
 #[tokio::test]
 async fn a_caseworker_works_the_queue_in_a_real_browser() {
-    let f = Fixture::on(TestInbox::start_on(&intake_tests::Stack::new(), BROWSER_PORT).await).await;
+    let stack = Stack::new();
+    // The operations page reads a Prometheus that scrapes the inbox and a
+    // lag exporter on the inbox's database (its seeded queue is business
+    // lag) and on topics of the test's own.
+    let ops = format!("127.0.0.1:{}", free_port());
+    let lag = format!("127.0.0.1:{}", free_port());
+    let prometheus = TestPrometheus::start(
+        &stack,
+        &[("intake-inbox", ops.clone()), ("intake-lag", lag.clone())],
+    )
+    .await;
+    let inbox = TestInbox::start_with(
+        &stack,
+        BROWSER_PORT,
+        "debug",
+        &[
+            ("INTAKE_OPS__LISTEN", &ops),
+            ("INTAKE_INBOX__PROMETHEUS_URL", &prometheus.url),
+        ],
+    )
+    .await;
+    let kafka = stack.kafka();
+    intake_adapters::kafka::ensure_topics(&kafka, &intake_core::topics::ALL)
+        .await
+        .expect("topics");
+    let _exporter = Exporter::start(
+        &stack,
+        &lag,
+        &kafka.topic_prefix,
+        "intake-worker",
+        &stack.database_url(&inbox.db),
+    );
+    let f = Fixture::on(inbox).await;
     let repo = f.stack.repo_dir().to_path_buf();
     let expect = serde_json::json!({
         "first": f.first,
@@ -23,6 +58,15 @@ async fn a_caseworker_works_the_queue_in_a_real_browser() {
         "secret_sender": "secret@example.org",
         "clean_pdf": std::str::from_utf8(CLEAN_PDF).expect("ascii"),
     });
+    // The page shows figures once Prometheus has scraped both a few times.
+    prometheus
+        .wait_for(
+            "business lag scraped",
+            "intake_business_waiting",
+            std::time::Duration::from_secs(60),
+            |s| !s.is_empty(),
+        )
+        .await;
     let out = tokio::process::Command::new("node")
         .arg(repo.join("tests/browser/inbox.mjs"))
         .current_dir(repo.join("tests/browser"))

@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use intake_generator::files::EICAR;
 use intake_tests::Stack;
-use intake_tests::inbox::{SupplementSeed, TestInbox, free_port};
+use intake_tests::free_port;
+use intake_tests::inbox::{SupplementSeed, TestInbox};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -11,6 +11,7 @@ mod end_to_end;
 mod exactly_once;
 mod failures;
 mod support;
+mod traces;
 #[allow(dead_code)]
 #[path = "../worker/support.rs"]
 mod worker_support;

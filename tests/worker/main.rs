@@ -6,6 +6,7 @@
 mod arrival_order;
 mod full_mix;
 mod hostile;
+mod operations;
 mod outbox;
 mod reconcile;
 mod sandbox;

@@ -22,6 +22,40 @@ async fn delivered(pool: &PgPool) -> i64 {
     .expect("count")
 }
 
+/// `/health/ready` once it says `ready` (the probes run every 5 s).
+async fn readiness(ops: &str, ready: bool) -> (u16, serde_json::Value) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = reqwest::get(format!("{ops}/health/ready"))
+            .await
+            .expect("the operations port answers");
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        if body["ready"] == ready || std::time::Instant::now() > deadline {
+            return (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn metrics(ops: &str) -> String {
+    reqwest::get(format!("{ops}/metrics"))
+        .await
+        .expect("the operations port answers")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// The value of an unlabelled gauge in an exposition.
+fn gauge(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_passes_unscanned_while_clamd_is_down() {
     let stack = Stack::new();
@@ -50,8 +84,22 @@ async fn nothing_passes_unscanned_while_clamd_is_down() {
         worker.log().contains("the file waits (fail closed)"),
         "the wait is visible in the log"
     );
+    // Operations see it too: not ready, which dependency, and files waiting.
+    let ops = worker.process.ops_url();
+    let (status, body) = readiness(&ops, false).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["down"], serde_json::json!(["clamd"]), "{body}");
+    let metrics = metrics(&ops).await;
+    assert!(
+        metrics.contains(r#"intake_dependency_up{dependency="clamd"} 0"#),
+        "{metrics}"
+    );
+    let waiting = gauge(&metrics, "intake_worker_scans_waiting");
+    assert!(waiting >= 1.0, "files wait for the scanner: {waiting}");
 
     clamd.resume().await;
+    let (status, body) = readiness(&ops, true).await;
+    assert_eq!(status, 200, "ready again once clamd answers: {body}");
     wait_until_done(pool, ids.len(), &worker, Duration::from_secs(180)).await;
     let entries: Vec<_> = all.iter().map(|s| &s.entry).collect();
     check_against_manifest(pool, &entries, &ids).await;

@@ -6,6 +6,7 @@ pub mod clamav;
 pub mod config;
 pub mod kafka;
 pub mod local_secrets;
+pub mod ops;
 pub mod pg;
 pub mod s3;
 pub mod sealing;

@@ -7,23 +7,26 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use intake_adapters::kafka;
+use intake_adapters::ops::OpsConfig;
 use intake_core::lag::{self, GroupStatus, OffsetSample, Status};
 use intake_core::topics::{self, TopicSpec};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::business::{self, BusinessMetrics};
 use crate::lag_metrics::LagMetrics;
 
 #[derive(Debug, serde::Deserialize)]
 struct Config {
     kafka: kafka::KafkaConfig,
+    /// For business lag (`--serve`); without it only the broker is read.
+    postgres: Option<intake_adapters::pg::PostgresConfig>,
     #[serde(default)]
     worker: Group,
     #[serde(default)]
@@ -110,7 +113,16 @@ pub fn look(
         }
         let committed = consumer.committed_offsets(list, TIMEOUT)?;
         for p in 0..spec.partitions {
-            let (low, high) = consumer.fetch_watermarks(&topic, p, TIMEOUT)?;
+            let (low, high) = match consumer.fetch_watermarks(&topic, p, TIMEOUT) {
+                Ok(marks) => marks,
+                // Not created yet (the services create their topics when
+                // they first start): nothing to be behind on.
+                Err(e) if is_unknown_topic(&e) => {
+                    tracing::warn!(topic, "topic does not exist yet; skipped");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let committed = match committed.find_partition(&topic, p).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => Some(o),
                 _ => None,
@@ -168,15 +180,30 @@ fn record_time(
 }
 
 /// Samples per partition, oldest first, for judging over a window.
-#[derive(Default)]
 pub struct Window {
     samples: HashMap<(String, String, i32), VecDeque<OffsetSample>>,
+    min_window: chrono::Duration,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self::new(lag::MIN_WINDOW)
+    }
 }
 
 /// How many looks a window keeps.
 const WINDOW_LOOKS: usize = 10;
 
 impl Window {
+    /// A window that judges progress only once its samples span
+    /// `min_window`.
+    pub fn new(min_window: chrono::Duration) -> Self {
+        Self {
+            samples: HashMap::new(),
+            min_window,
+        }
+    }
+
     pub fn add(&mut self, look: &GroupLook) {
         for p in &look.partitions {
             let samples = self
@@ -196,7 +223,7 @@ impl Window {
             .get(&(group.to_owned(), p.topic.clone(), p.partition))
             .map(|s| s.iter().copied().collect())
             .unwrap_or_else(|| vec![p.sample]);
-        lag::partition_status(&samples, has_members)
+        lag::partition_status(&samples, has_members, self.min_window)
     }
 
     /// A group's look judged over the window: each partition's status and
@@ -290,15 +317,30 @@ async fn look_all(
     .await?
 }
 
-pub async fn run(watch: Option<Duration>, serve: Option<SocketAddr>) -> anyhow::Result<()> {
+pub async fn run(
+    watch: Option<Duration>,
+    serve: Option<SocketAddr>,
+    min_window: Duration,
+) -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let groups = catalogue(&config.worker, &config.receipts);
+    let mut window = Window::new(
+        chrono::Duration::from_std(min_window).context("--min-window is out of range")?,
+    );
     if let Some(address) = serve {
-        return serve_metrics(config, groups, address, watch.unwrap_or(DEFAULT_EVERY)).await;
+        let every = watch.unwrap_or(DEFAULT_EVERY);
+        return serve_metrics(config, groups, address, every, window).await;
     }
-    let mut window = Window::default();
+    let pool = config
+        .postgres
+        .as_ref()
+        .map(intake_adapters::pg::connect_lazy)
+        .transpose()?;
     loop {
-        let looks = look_all(&config.kafka, &groups).await?;
+        let mut looks = look_all(&config.kafka, &groups).await?;
+        if let Some(pool) = &pool {
+            members_from_heartbeats(&mut looks, pool).await?;
+        }
         looks.iter().for_each(|l| window.add(l));
         let table = render(&looks, &window, Utc::now());
         let Some(every) = watch else {
@@ -317,61 +359,101 @@ pub async fn run(watch: Option<Duration>, serve: Option<SocketAddr>) -> anyhow::
     }
 }
 
+fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{
+        UnknownPartition, UnknownTopic, UnknownTopicOrPartition,
+    };
+    matches!(
+        e.rdkafka_error_code(),
+        Some(UnknownPartition | UnknownTopic | UnknownTopicOrPartition)
+    )
+}
+
+/// Members the broker could not name are counted from the processes'
+/// own reports: a broker that cannot describe groups (tansu) still lets
+/// a dead group show `stopped`.
+async fn members_from_heartbeats(
+    looks: &mut [GroupLook],
+    pool: &sqlx::PgPool,
+) -> Result<(), sqlx::Error> {
+    for look in looks.iter_mut().filter(|l| l.members.is_none()) {
+        let live = intake_adapters::ops::members::live(pool, &look.group).await?;
+        look.members = Some(usize::try_from(live).unwrap_or(0));
+    }
+    Ok(())
+}
+
 /// How often `--serve` looks when `--watch` does not say.
 const DEFAULT_EVERY: Duration = Duration::from_secs(15);
 
 /// Looks every `every` and serves the metrics at `/metrics` until stopped.
 /// A failed look is counted and the last values stay, so an alert on the
-/// last look's age sees a blind exporter.
+/// last look's age sees a blind exporter; `/health/ready` says the broker
+/// does not answer.
 async fn serve_metrics(
     config: Config,
     groups: Vec<(String, Vec<TopicSpec>)>,
     address: SocketAddr,
     every: Duration,
+    mut window: Window,
 ) -> anyhow::Result<()> {
-    let metrics = Arc::new(LagMetrics::default());
-    let sampler = {
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut window = Window::default();
-            loop {
-                match look_all(&config.kafka, &groups).await {
-                    Ok(looks) => {
-                        looks.iter().for_each(|l| window.add(l));
-                        metrics.update(&looks, &window, Utc::now());
+    let listen = OpsConfig {
+        listen: Some(address),
+    };
+    let ((metrics, business), health) = intake_adapters::ops::start(&listen, 0, |r| {
+        (LagMetrics::new(r), BusinessMetrics::new(r))
+    })
+    .await?;
+    let broker = health.dependency("kafka");
+    let database = match &config.postgres {
+        Some(postgres) => Some((
+            intake_adapters::pg::connect_lazy(postgres)?,
+            health.dependency("postgres"),
+        )),
+        None => {
+            tracing::warn!("no INTAKE_POSTGRES__URL: business lag is not exported");
+            None
+        }
+    };
+    health.started();
+    println!("intake lag: metrics on http://{address}/metrics, a look every {every:?}");
+    let sampler = async {
+        loop {
+            match look_all(&config.kafka, &groups).await {
+                Ok(mut looks) => {
+                    broker.set_up();
+                    if let Some((pool, reachable)) = &database
+                        && let Err(e) = members_from_heartbeats(&mut looks, pool).await
+                    {
+                        reachable.set_down(&e);
+                    }
+                    looks.iter().for_each(|l| window.add(l));
+                    metrics.update(&looks, &window, Utc::now());
+                }
+                Err(e) => {
+                    metrics.look_failed();
+                    broker.set_down(&format_args!("{e:#}"));
+                }
+            }
+            if let Some((pool, reachable)) = &database {
+                match business::look(pool).await {
+                    Ok(look) => {
+                        reachable.set_up();
+                        business.update(&look, Utc::now());
                     }
                     Err(e) => {
                         metrics.look_failed();
-                        tracing::warn!(error = format!("{e:#}"), "cannot look at the broker");
+                        reachable.set_down(&e);
                     }
                 }
-                tokio::time::sleep(every).await;
             }
-        })
+            tokio::time::sleep(every).await;
+        }
     };
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let metrics = metrics.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    metrics.encode(),
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
-    println!("intake lag: metrics on http://{address}/metrics, a look every {every:?}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(intake_adapters::shutdown::signal())
-        .await?;
-    sampler.abort();
+    tokio::select! {
+        () = sampler => {}
+        () = intake_adapters::shutdown::signal() => {}
+    }
     Ok(())
 }
 

@@ -50,7 +50,6 @@ const GROUP_STATUSES: [GroupStatus; 5] = [
 ];
 
 pub struct LagMetrics {
-    registry: Registry,
     records: Family<PartitionLabels, Gauge>,
     seconds: Family<PartitionLabels, Gauge<f64, AtomicU64>>,
     partition_status: Family<PartitionStatusLabels, Gauge>,
@@ -59,9 +58,8 @@ pub struct LagMetrics {
     last_look: Gauge<f64, AtomicU64>,
 }
 
-impl Default for LagMetrics {
-    fn default() -> Self {
-        let mut registry = Registry::default();
+impl LagMetrics {
+    pub fn new(registry: &mut Registry) -> Self {
         let records = Family::<PartitionLabels, Gauge>::default();
         let seconds = Family::<PartitionLabels, Gauge<f64, AtomicU64>>::default();
         let partition_status = Family::<PartitionStatusLabels, Gauge>::default();
@@ -99,7 +97,6 @@ impl Default for LagMetrics {
             last_look.clone(),
         );
         Self {
-            registry,
             records,
             seconds,
             partition_status,
@@ -148,14 +145,6 @@ impl LagMetrics {
     pub fn look_failed(&self) {
         self.look_failures.inc();
     }
-
-    /// The OpenMetrics text exposition.
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
-    }
 }
 
 #[cfg(test)]
@@ -185,9 +174,10 @@ mod tests {
         };
         let mut window = Window::default();
         window.add(&look);
-        let metrics = LagMetrics::default();
+        let mut registry = Registry::default();
+        let metrics = LagMetrics::new(&mut registry);
         metrics.update(&[look], &window, at);
-        let text = metrics.encode();
+        let text = intake_adapters::ops::encode(&registry);
         for line in [
             r#"intake_consumer_lag_records{group="intake-worker",topic="supplements.securemail.v1",partition="2"} 3"#,
             r#"intake_consumer_lag_seconds{group="intake-worker",topic="supplements.securemail.v1",partition="2"} 30.0"#,

@@ -2,6 +2,7 @@
 //! and checks that every service intake depends on answers.
 
 mod audit;
+mod business;
 mod check;
 mod checkpoint;
 mod lag;
@@ -46,6 +47,10 @@ enum Command {
         /// metrics on this address at /metrics.
         #[arg(long)]
         serve: Option<std::net::SocketAddr>,
+        /// How long a partition's looks must span before a lack of progress
+        /// counts as stalled or a growing lag as a warning.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "2m")]
+        min_window: std::time::Duration,
     },
     /// Remove stored parts that no event can name any more: other attempts
     /// of a recorded supplement, and parts never recorded once older than
@@ -139,7 +144,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check => check::run().await?,
         Command::Status { wait } => status::run(wait).await?,
-        Command::Lag { watch, serve } => lag::run(watch, serve).await?,
+        Command::Lag {
+            watch,
+            serve,
+            min_window,
+        } => lag::run(watch, serve, min_window).await?,
         Command::Reconcile {
             bucket,
             unrecorded_after,

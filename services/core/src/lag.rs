@@ -89,13 +89,18 @@ impl GroupStatus {
     }
 }
 
-/// How long the window must span before "no progress" means anything:
-/// shorter, and a consumer between two commits looks stuck.
+/// How long the window must span by default before "no progress" means
+/// anything: shorter, and a consumer between two commits looks stuck.
 pub const MIN_WINDOW: Duration = Duration::minutes(2);
 
-/// A partition's status from its samples, oldest first, and whether the
-/// group has members.
-pub fn partition_status(samples: &[OffsetSample], has_members: bool) -> Status {
+/// A partition's status from its samples, oldest first, whether the group
+/// has members, and how long the samples must span before a lack of
+/// progress counts.
+pub fn partition_status(
+    samples: &[OffsetSample],
+    has_members: bool,
+    min_window: Duration,
+) -> Status {
     let Some(last) = samples.last() else {
         return Status::Ok;
     };
@@ -108,7 +113,7 @@ pub fn partition_status(samples: &[OffsetSample], has_members: bool) -> Status {
         return Status::Stopped;
     }
     let first = samples[0];
-    if last.at - first.at < MIN_WINDOW {
+    if last.at - first.at < min_window {
         return Status::Ok;
     }
     if samples.iter().all(|s| s.committed == first.committed) {
@@ -197,8 +202,8 @@ mod tests {
     #[test]
     fn an_idle_partition_raises_nothing() {
         let idle = window(&[(Some(50), 50); 10]);
-        assert_eq!(partition_status(&idle, true), Status::Ok);
-        assert_eq!(partition_status(&idle, false), Status::Ok);
+        assert_eq!(partition_status(&idle, true, MIN_WINDOW), Status::Ok);
+        assert_eq!(partition_status(&idle, false, MIN_WINDOW), Status::Ok);
         assert_eq!(
             group_status(&[(Status::Ok, 0)], 0),
             GroupStatus::NoMembers,
@@ -214,7 +219,7 @@ mod tests {
             (Some(20), 40),
             (Some(30), 50),
         ]);
-        assert_eq!(partition_status(&bursty, true), Status::Ok);
+        assert_eq!(partition_status(&bursty, true, MIN_WINDOW), Status::Ok);
     }
 
     #[test]
@@ -225,8 +230,8 @@ mod tests {
             (Some(10), 30),
             (Some(10), 30),
         ]);
-        assert_eq!(partition_status(&stuck, true), Status::Stalled);
-        assert_eq!(partition_status(&stuck, false), Status::Stopped);
+        assert_eq!(partition_status(&stuck, true, MIN_WINDOW), Status::Stalled);
+        assert_eq!(partition_status(&stuck, false, MIN_WINDOW), Status::Stopped);
         assert_eq!(
             group_status(&[(Status::Stopped, 20), (Status::Ok, 0)], 0),
             GroupStatus::Stopped,
@@ -242,21 +247,21 @@ mod tests {
             (Some(20), 40),
             (Some(25), 50),
         ]);
-        assert_eq!(partition_status(&behind, true), Status::Warning);
+        assert_eq!(partition_status(&behind, true, MIN_WINDOW), Status::Warning);
         let keeping_up = window(&[
             (Some(10), 20),
             (Some(20), 30),
             (Some(25), 32),
             (Some(30), 40),
         ]);
-        assert_eq!(partition_status(&keeping_up, true), Status::Ok);
+        assert_eq!(partition_status(&keeping_up, true, MIN_WINDOW), Status::Ok);
     }
 
     #[test]
     fn a_window_too_short_to_judge_is_ok() {
         let short = window(&[(Some(10), 20), (Some(10), 25)]);
-        assert_eq!(partition_status(&short, true), Status::Ok);
-        assert_eq!(partition_status(&[], true), Status::Ok);
+        assert_eq!(partition_status(&short, true, MIN_WINDOW), Status::Ok);
+        assert_eq!(partition_status(&[], true, MIN_WINDOW), Status::Ok);
     }
 
     #[test]

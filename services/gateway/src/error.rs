@@ -73,6 +73,9 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        response
+            .extensions_mut()
+            .insert(intake_adapters::ops::Refusal(code));
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -7,6 +7,7 @@ pub mod config;
 mod auth;
 mod claims;
 mod error;
+pub mod metrics;
 mod routes;
 mod upload;
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::post;
 use intake_adapters::kafka::EventProducer;
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::sealing::Recipients;
@@ -32,6 +33,7 @@ pub struct Inner {
     pub producer: EventProducer,
     pub pool: PgPool,
     pub recipients: Recipients,
+    pub metrics: metrics::GatewayMetrics,
 }
 
 impl std::ops::Deref for App {
@@ -58,8 +60,11 @@ pub fn router(app: App) -> Router {
             "/v1/enterfinland/submissions",
             post(routes::enter_finland::receive),
         )
-        .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(body_limit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.metrics.http.clone(),
+            intake_adapters::ops::track,
+        ))
         .with_state(app)
 }
 

@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::Context;
 use intake_adapters::kafka::{self, EventProducer};
 use intake_adapters::local_secrets::refuse_committed;
+use intake_adapters::ops::{OpsConfig, probes};
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::sealing::Recipients;
 use intake_adapters::{pg, telemetry};
+use intake_gateway::metrics::GatewayMetrics;
 use intake_gateway::{App, GatewayConfig, Inner};
 use secrecy::ExposeSecret;
 
@@ -20,15 +22,20 @@ struct Config {
     postgres: pg::PostgresConfig,
     #[serde(default)]
     telemetry: telemetry::TelemetryConfig,
+    #[serde(default)]
+    ops: OpsConfig,
     /// Runs the local stack, whose committed secrets it may then use.
     #[serde(default)]
     local_stack: bool,
 }
 
+/// The local stack's port for the gateway's `/metrics` and `/health`.
+const OPS_PORT: u16 = 9460;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
-    let telemetry = telemetry::init("intake-gateway", &config.telemetry);
+    let telemetry = telemetry::init("intake-gateway", &config.telemetry)?;
     let s3_secret = config
         .s3
         .secret_access_key
@@ -56,6 +63,8 @@ async fn main() -> anyhow::Result<()> {
         ),
     )?;
     let recipients = Recipients::parse(&recipient_keys).context("invalid gateway.recipients")?;
+    let (metrics, health) =
+        intake_adapters::ops::start(&config.ops, OPS_PORT, GatewayMetrics::new).await?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await
@@ -66,9 +75,17 @@ async fn main() -> anyhow::Result<()> {
         .context("failed to create the inbound bucket")?;
     let producer =
         EventProducer::new(&config.kafka).context("failed to create the Kafka producer")?;
+    probes::postgres(&health, pool.clone());
+    probes::s3(
+        &health,
+        store.clone(),
+        config.gateway.inbound_bucket.clone(),
+    );
+    probes::kafka(&health, producer.clone());
     let listener = tokio::net::TcpListener::bind(config.gateway.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    health.started();
     tracing::info!(listen = %config.gateway.listen, "ready");
 
     let app = App::new(Inner {
@@ -77,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         producer: producer.clone(),
         pool,
         recipients,
+        metrics,
     });
     intake_gateway::serve(listener, app, intake_adapters::shutdown::signal())
         .await

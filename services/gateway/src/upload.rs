@@ -69,6 +69,7 @@ impl Uploads {
                 ApiError::Unavailable(anyhow::anyhow!("sealing ended without a digest"))
             })?;
         self.total += digest.size;
+        self.app.metrics.received(digest.size);
         Ok(ObjectRef {
             bucket: bucket.clone(),
             key,

@@ -39,6 +39,10 @@ pub struct InboxConfig {
     #[serde(default = "default_session_ttl", with = "humantime_serde")]
     pub session_ttl: Duration,
     pub oidc: OidcConfig,
+    /// Prometheus's address (`http://prometheus:9090`), read by the
+    /// operations page; without it the page says it has no figures.
+    #[serde(default)]
+    pub prometheus_url: Option<String>,
 }
 
 /// The identity provider: the agency's Entra ID or Keycloak in

@@ -10,6 +10,7 @@ mod auth;
 mod detail;
 mod download;
 mod error;
+mod operations;
 mod quarantine;
 mod queue;
 mod store;
@@ -20,7 +21,7 @@ mod web;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use intake_adapters::clamav::Scanner;
 use intake_adapters::s3::ObjectStore;
@@ -31,6 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use auth::bearer::TokenVerifier;
 pub use auth::jwks::KeyCache;
 pub use config::{InboxConfig, OidcConfig};
+pub use operations::Prometheus;
 pub use store::{ACCESS_ROLE, Store};
 pub use web::WebSettings;
 pub use web::login::RelyingParty;
@@ -51,6 +53,9 @@ pub struct Inner {
     /// Scans a file again before a release; without an answer nothing is
     /// released.
     pub scanner: Scanner,
+    pub http_metrics: intake_adapters::ops::HttpMetrics,
+    /// Where the operations page reads its figures; none, no page.
+    pub prometheus: Option<operations::Prometheus>,
 }
 
 impl std::ops::Deref for App {
@@ -105,8 +110,10 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(web::routes())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.http_metrics.clone(),
+            intake_adapters::ops::track,
+        ))
         .with_state(app)
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
@@ -143,19 +150,6 @@ pub fn is_loopback_http(url: &str) -> bool {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-}
-
-async fn ready(axum::extract::State(app): axum::extract::State<App>) -> (StatusCode, &'static str) {
-    match app.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: PostgreSQL does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "PostgreSQL does not answer",
-            )
-        }
-    }
 }
 
 /// Serves until `shutdown` completes, then finishes requests in flight.

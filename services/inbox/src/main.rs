@@ -7,6 +7,7 @@ use axum_extra::extract::cookie::Key;
 use base64::prelude::*;
 use intake_adapters::clamav::{ClamavConfig, Scanner};
 use intake_adapters::local_secrets::refuse_committed;
+use intake_adapters::ops::{HttpMetrics, probes};
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::sealing::KeyRing;
 use intake_adapters::{pg, telemetry};
@@ -24,6 +25,8 @@ struct Config {
     postgres: pg::PostgresConfig,
     #[serde(default)]
     telemetry: telemetry::TelemetryConfig,
+    #[serde(default)]
+    ops: intake_adapters::ops::OpsConfig,
     /// Only the topic prefix is read: attached supplements are announced
     /// on the worker's routed topic through the outbox.
     #[serde(default)]
@@ -41,10 +44,13 @@ struct KafkaNames {
     topic_prefix: String,
 }
 
+/// The local stack's port for the inbox's `/metrics` and `/health`.
+const OPS_PORT: u16 = 9463;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
-    let telemetry = telemetry::init("intake-inbox", &config.telemetry);
+    let telemetry = telemetry::init("intake-inbox", &config.telemetry)?;
     config
         .inbox
         .check()
@@ -78,6 +84,8 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|bytes| Key::try_from(bytes.as_slice()).ok())
         .context("inbox.session_key must be at least 64 random bytes in base64")?;
+    let (http_metrics, health) =
+        intake_adapters::ops::start(&config.ops, OPS_PORT, HttpMetrics::new).await?;
     // Migrations as the owner; then every connection serves as the access role.
     pg::connect_and_migrate(&config.postgres)
         .await
@@ -93,6 +101,13 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::connect(&config.postgres, config.inbox.database_url.as_ref())
         .await
         .context("cannot connect to PostgreSQL as the inbox's access role")?;
+    let pinged = store.clone();
+    health.probe("postgres", probes::EVERY, move || {
+        let store = pinged.clone();
+        async move { store.ping().await }
+    });
+    let scanner = Scanner::new(&config.clamav);
+    probes::clamd(&health, scanner.clone());
     let objects = ObjectStore::connect(&config.s3)
         .await
         .context("failed to configure S3")?;
@@ -104,6 +119,11 @@ async fn main() -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the HTTP client")?;
+    let prometheus = config
+        .inbox
+        .prometheus_url
+        .as_deref()
+        .map(|url| intake_inbox::Prometheus::new(http.clone(), url));
     let key_cache = Arc::new(KeyCache::new(
         http.clone(),
         &oidc.issuer,
@@ -138,8 +158,11 @@ async fn main() -> anyhow::Result<()> {
         tokens,
         web,
         topics: intake_core::topics::TopicNames::new(config.kafka.topic_prefix),
-        scanner: Scanner::new(&config.clamav),
+        scanner,
+        http_metrics,
+        prometheus,
     });
+    health.started();
     tracing::info!(address = %listener.local_addr()?, "ready");
     intake_inbox::serve(listener, app, intake_adapters::shutdown::signal())
         .await

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use intake_adapters::kafka::{EventProducer, record_headers};
+use intake_adapters::telemetry;
 use intake_core::events::{Event, ReceiptRequested};
 use intake_core::receipt::RateLimit;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use sqlx::PgPool;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::store::{self, Stored};
 
@@ -23,6 +25,9 @@ pub struct Intake {
     pub domain: String,
     pub limit: RateLimit,
     pub wake: Arc<Notify>,
+    pub metrics: crate::metrics::ReceiptMetrics,
+    /// The consumer group, named in each record's span.
+    pub group_id: String,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -39,16 +44,26 @@ impl Intake {
             };
             let headers = record_headers(&message);
             let payload = message.payload().unwrap_or_default();
-            match Event::<ReceiptRequested>::decode(headers.iter().copied(), payload) {
-                Ok(event) => match self.store(&event.data).await {
-                    Ok(()) => {}
-                    Err(error) => self.park(&message, &headers, payload, &error).await,
-                },
-                Err(error) => {
-                    self.park(&message, &headers, payload, &error.to_string())
-                        .await
+            let span = telemetry::consumer_span(
+                message.topic(),
+                &self.group_id,
+                message.partition(),
+                message.offset(),
+                telemetry::traceparent_header(headers.iter().copied()),
+            );
+            let taking = async {
+                match Event::<ReceiptRequested>::decode(headers.iter().copied(), payload) {
+                    Ok(event) => match self.store(&event.data).await {
+                        Ok(()) => {}
+                        Err(error) => self.park(&message, &headers, payload, &error).await,
+                    },
+                    Err(error) => {
+                        self.park(&message, &headers, payload, &error.to_string())
+                            .await
+                    }
                 }
-            }
+            };
+            taking.instrument(span).await;
             if let Err(error) = self.consumer.store_offset_from_message(&message) {
                 tracing::warn!(error = %error, "could not store the consumer offset");
             }
@@ -74,6 +89,7 @@ impl Intake {
             origin,
             "receipt request sent to the dead-letter topic"
         );
+        self.metrics.dead_letters.inc();
         self.producer
             .dead_letter(&origin, &key, headers, payload, error, MAX_BACKOFF)
             .await;
@@ -87,6 +103,7 @@ impl Intake {
         loop {
             match store::store(&self.pool, request, &message_id, self.limit).await {
                 Ok(stored) => {
+                    self.metrics.request(stored.as_str());
                     match stored {
                         Stored::Admitted => self.wake.notify_one(),
                         Stored::Suppressed(reason) => tracing::info!(

@@ -11,12 +11,15 @@ pub mod config;
 pub mod eservice;
 pub mod intake;
 pub mod mail;
+pub mod metrics;
 pub mod sender;
 pub mod store;
 pub mod templates;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use intake_adapters::ops::{Health, members, probes};
 use std::time::Duration;
 
 use intake_adapters::kafka::{EventProducer, KafkaConfig};
@@ -28,7 +31,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::config::ReceiptsConfig;
-use crate::sender::{Counters, Sender};
+use crate::metrics::ReceiptMetrics;
+use crate::sender::Sender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -56,10 +60,14 @@ pub struct Parts {
     pub pool: PgPool,
     pub smtp: SmtpConfig,
     pub config: ReceiptsConfig,
+    pub metrics: ReceiptMetrics,
+    /// Readiness: the service adds a probe for each dependency it uses.
+    pub health: Health,
 }
 
 pub struct Receipts {
     intake: JoinHandle<()>,
+    membership: members::Membership,
     sender: JoinHandle<()>,
     stopping: Arc<AtomicBool>,
     wake: Arc<Notify>,
@@ -72,6 +80,8 @@ impl Receipts {
             pool,
             smtp,
             config,
+            metrics,
+            health,
         } = parts;
         let timeout = smtp.timeout.max(config.eservice_timeout);
         if config.send_lease <= timeout {
@@ -93,9 +103,22 @@ impl Receipts {
             config.eservice_token.clone(),
             config.eservice_timeout,
         )?;
+        probes::postgres(&health, pool.clone());
+        let transport = mailer.transport();
+        health.probe("smtp", probes::EVERY, move || {
+            let transport = transport.clone();
+            async move {
+                match transport.test_connection().await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err("the mail server does not answer NOOP".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        });
+        let producer = EventProducer::new(&kafka)?;
+        probes::kafka(&health, producer.clone());
         let wake = Arc::new(Notify::new());
         let stopping = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(Counters::default());
         let sender = Arc::new(Sender {
             pool: pool.clone(),
             mailer,
@@ -108,7 +131,7 @@ impl Receipts {
             concurrency: config.concurrency.max(1),
             poll_interval: config.poll_interval,
             wake: wake.clone(),
-            counters: counters.clone(),
+            metrics: metrics.clone(),
             stopping: stopping.clone(),
         });
 
@@ -121,16 +144,24 @@ impl Receipts {
         consumer.subscribe(&[&kafka.topics().name(&topics::RECEIPTS)])?;
         let intake = intake::Intake {
             consumer,
-            producer: EventProducer::new(&kafka)?,
+            producer,
             pool,
             domain: config.domain.clone(),
             limit: config.rate(),
             wake: wake.clone(),
+            metrics: metrics.clone(),
+            group_id: config.group_id.clone(),
         };
         let intake_wake = wake;
-        tokio::spawn(status_log(counters));
+        tokio::spawn(status_log(metrics));
+        let membership = members::report(
+            sender.pool.clone(),
+            &config.group_id,
+            &members::instance_name(config.instance_id.as_deref()),
+        );
         Ok(Self {
             intake: tokio::spawn(intake.run()),
+            membership,
             sender: tokio::spawn(sender.run()),
             stopping,
             wake: intake_wake,
@@ -151,6 +182,7 @@ impl Receipts {
     /// as the same message.
     pub async fn stop(self, within: Duration) {
         self.intake.abort();
+        self.membership.leave().await;
         self.stopping.store(true, Ordering::Relaxed);
         self.wake.notify_one();
         if tokio::time::timeout(within, self.sender).await.is_err() {
@@ -160,17 +192,13 @@ impl Receipts {
 }
 
 /// A periodic line for operations, when something happened.
-async fn status_log(counters: Arc<Counters>) {
+async fn status_log(metrics: ReceiptMetrics) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     let mut last = (0, 0, 0, 0);
     loop {
         tick.tick().await;
-        let now = (
-            counters.sent.load(Ordering::Relaxed),
-            counters.retrying.load(Ordering::Relaxed),
-            counters.failed.load(Ordering::Relaxed),
-            counters.interrupted.load(Ordering::Relaxed),
-        );
+        let (sent, retrying, failed) = metrics.totals();
+        let now = (sent, retrying, failed, metrics.interrupted.get());
         if now != last {
             let (sent, retrying, failed, interrupted) = now;
             tracing::info!(sent, retrying, failed, interrupted, "receipts status");

@@ -147,6 +147,12 @@ impl Mailer {
         Ok(message)
     }
 
+    /// The mail server answers a connection and `NOOP` (a readiness
+    /// probe); the transport, not a message, is tested.
+    pub fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        self.transport.clone()
+    }
+
     pub async fn send(&self, message: &Message) -> Attempt {
         match self.transport.send(message.clone()).await {
             Ok(_) => Attempt::Delivered,

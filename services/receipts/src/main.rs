@@ -6,6 +6,7 @@ use intake_adapters::local_secrets::refuse_committed;
 use intake_adapters::smtp::SmtpConfig;
 use intake_adapters::{kafka, pg};
 use intake_receipts::config::ReceiptsConfig;
+use intake_receipts::metrics::ReceiptMetrics;
 use secrecy::ExposeSecret;
 
 #[derive(Debug, serde::Deserialize)]
@@ -16,15 +17,20 @@ struct Config {
     receipts: ReceiptsConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
+    #[serde(default)]
+    ops: intake_adapters::ops::OpsConfig,
     /// Runs the local stack, whose committed secrets it may then use.
     #[serde(default)]
     local_stack: bool,
 }
 
+/// The local stack's port for the receipt service's `/metrics` and `/health`.
+const OPS_PORT: u16 = 9462;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
-    let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry);
+    let telemetry = intake_adapters::telemetry::init("intake-receipts", &config.telemetry)?;
     let dkim_key = std::fs::read(&config.receipts.dkim_key_file).with_context(|| {
         format!(
             "cannot read receipts.dkim_key_file {}",
@@ -41,6 +47,8 @@ async fn main() -> anyhow::Result<()> {
             ),
         ],
     )?;
+    let (metrics, health) =
+        intake_adapters::ops::start(&config.ops, OPS_PORT, ReceiptMetrics::new).await?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let within = config.smtp.timeout.max(config.receipts.eservice_timeout);
     let mut receipts = intake_receipts::Receipts::start(intake_receipts::Parts {
@@ -48,8 +56,11 @@ async fn main() -> anyhow::Result<()> {
         pool,
         smtp: config.smtp,
         config: config.receipts,
+        metrics,
+        health: health.clone(),
     })
     .await?;
+    health.started();
     tracing::info!("ready");
     tokio::select! {
         () = intake_adapters::shutdown::signal() => {

@@ -4,7 +4,7 @@
 //! the attempt number.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,16 +18,8 @@ use tokio::sync::Notify;
 
 use crate::eservice::{Eservice, Notification};
 use crate::mail::{Envelope, Mailer};
+use crate::metrics::ReceiptMetrics;
 use crate::store::{self, Claimed};
-
-/// Counts for the status line.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub sent: AtomicU64,
-    pub retrying: AtomicU64,
-    pub failed: AtomicU64,
-    pub interrupted: AtomicU64,
-}
 
 pub struct Sender {
     pub pool: PgPool,
@@ -42,7 +34,7 @@ pub struct Sender {
     pub concurrency: usize,
     pub poll_interval: Duration,
     pub wake: Arc<Notify>,
-    pub counters: Arc<Counters>,
+    pub metrics: ReceiptMetrics,
     /// Set on shutdown: no new claims; sends under way finish and are
     /// recorded, so a deploy does not leave receipts in doubt.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
@@ -88,13 +80,15 @@ impl Sender {
     ))]
     async fn deliver(&self, claimed: Claimed) {
         if claimed.interrupted {
-            self.counters.interrupted.fetch_add(1, Ordering::Relaxed);
+            self.metrics.interrupted.inc();
             tracing::warn!(
                 "an earlier send of this receipt was interrupted; sending the same message again"
             );
         }
         let request = &claimed.request;
         let words = render_combined(request, &claimed.also, &self.templates, &self.domain);
+        let channel = request.channel.as_str();
+        let sending = std::time::Instant::now();
         let attempt = match &request.recipient {
             ReceiptRecipient::Email { address } => {
                 let envelope = Envelope {
@@ -122,21 +116,30 @@ impl Sender {
                     .await
             }
         };
+        let send_seconds = sending.elapsed().as_secs_f64();
         let attempt_no = u32::try_from(claimed.attempt).unwrap_or(u32::MAX);
         let next = after_attempt(attempt_no, &attempt, self.retry);
         self.record(&claimed, &next).await;
         match next.state {
             ReceiptState::Sent => {
-                self.counters.sent.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(channel = request.channel.as_str(), "receipt sent");
+                self.metrics.attempt(channel, "sent", send_seconds);
+                let waited = chrono::Utc::now() - claimed.created_at;
+                self.metrics.sent_after(channel, waited.as_seconds_f64());
+                tracing::info!(channel, "receipt sent");
             }
             ReceiptState::Failed => {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                self.metrics.attempt(channel, "failed", send_seconds);
+                let why = match attempt {
+                    Attempt::Permanent(_) => "rejected",
+                    _ => "retries_exhausted",
+                };
+                self.metrics.failure(channel, why);
                 let reason = next.reason.as_deref().map(mask_addresses);
                 tracing::error!(reason, "receipt failed");
             }
             _ => {
-                self.counters.retrying.fetch_add(1, Ordering::Relaxed);
+                self.metrics.attempt(channel, "retrying", send_seconds);
+                self.metrics.failure(channel, "transient");
                 let reason = next.reason.as_deref().map(mask_addresses);
                 tracing::warn!(
                     reason,

@@ -44,6 +44,18 @@ pub enum Stored {
     AlreadyKnown,
 }
 
+impl Stored {
+    /// The decision's name, for metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stored::Admitted => "admitted",
+            Stored::Suppressed(_) => "suppressed",
+            Stored::Held(_) => "held",
+            Stored::AlreadyKnown => "already_known",
+        }
+    }
+}
+
 /// Stores a request once per supplement and decides, under a lock on its
 /// recipient, whether it will be sent: concurrent requests to one address
 /// are counted one after the other, so the rate limit holds across

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::content::{Content, ContentError, Plain, bytes_stream};
 use crate::inspect::{self, FileBytes, InspectLimits, Inspection, MimeLimits};
+use crate::metrics::{Stage, WorkerMetrics};
 use crate::sandbox;
 use crate::scan::{Scanned, Scanning};
 
@@ -203,6 +204,7 @@ pub enum AnalyseError {
 #[derive(Clone)]
 pub struct Analyser {
     pub content: Content,
+    pub metrics: WorkerMetrics,
     pub scanning: Scanning,
     pub mime: MimeLimits,
     pub limits: InspectLimits,
@@ -279,7 +281,8 @@ impl Analyser {
         analysis.decrypted_with = Some(key);
         let mime = self.mime;
         let unpacking = tokio::task::spawn_blocking(move || inspect::unpack(&raw, mime));
-        let unpacked = match tokio::time::timeout(self.unpack_time_budget, unpacking).await {
+        let unpacking = tokio::time::timeout(self.unpack_time_budget, unpacking);
+        let unpacked = match self.metrics.timed(Stage::Unpack, unpacking).await {
             Ok(joined) => joined.map_err(|e| ContentError::Read(std::io::Error::other(e)))?,
             // The thread runs on to its end; its result is dropped, and the
             // message stops holding its key's lane now.
@@ -352,15 +355,12 @@ impl Analyser {
         }
         if !text.is_empty() {
             let key = object_key(id, "text");
-            analysis.text_object = Some(
-                self.content
-                    .seal_and_put(
-                        &self.inbound_bucket,
-                        &key,
-                        Bytes::from(text.clone().into_bytes()),
-                    )
-                    .await?,
+            let sealing = self.content.seal_and_put(
+                &self.inbound_bucket,
+                &key,
+                Bytes::from(text.clone().into_bytes()),
             );
+            analysis.text_object = Some(self.metrics.timed(Stage::Store, sealing).await?);
         }
         let mut found = extract_identifiers(&mail.subject);
         found.merge(extract_identifiers(&mail.text));
@@ -390,7 +390,10 @@ impl Analyser {
                     (&self.quarantine_bucket, quarantine_key(id, ordinal))
                 }
             };
-            let object = self.content.seal_and_put(bucket, &key, bytes).await?;
+            let object = self
+                .metrics
+                .timed(Stage::Store, self.content.seal_and_put(bucket, &key, bytes))
+                .await?;
             analysis.files.push(FileResult {
                 attachment_id: attachment_id(id, ordinal),
                 ordinal,
@@ -504,13 +507,12 @@ impl Analyser {
         text: &str,
     ) -> Result<Option<QuarantineReason>, ContentError> {
         let bytes = Bytes::from(text.as_bytes().to_vec());
-        let verdict = self
-            .scanning
-            .scan(&format!("{id}/text"), bytes.len() as u64, || {
-                let bytes = bytes.clone();
-                async move { Ok(bytes_stream(bytes)) }
-            })
-            .await?;
+        let what = format!("{id}/text");
+        let scanning = self.scanning.scan(&what, bytes.len() as u64, || {
+            let bytes = bytes.clone();
+            async move { Ok(bytes_stream(bytes)) }
+        });
+        let verdict = self.metrics.timed(Stage::Scan, scanning).await?;
         let finding = match verdict {
             Scanned::Clean => return Ok(None),
             Scanned::Infected { signature } => scanner_finding(&signature),
@@ -543,36 +545,42 @@ impl Analyser {
         // Parsers of complex formats run in a child that can be killed;
         // the rest (sniffing, names, text) is linear and runs here.
         let quick = inspect::detect_type(&plain.head, None);
-        let inspection = if plain.whole.is_some()
-            && (quick == "application/pdf"
-                || inspect::is_zip_family(&quick)
-                || inspect::is_ole(&quick)
-                || plain.head.starts_with(b"PK"))
-        {
-            sandbox::inspect_in_child(file, &self.limits, &self.sandbox).await
-        } else {
-            inspect::inspect_file(file, &self.limits)
+        let inspecting = async {
+            if plain.whole.is_some()
+                && (quick == "application/pdf"
+                    || inspect::is_zip_family(&quick)
+                    || inspect::is_ole(&quick)
+                    || plain.head.starts_with(b"PK"))
+            {
+                sandbox::inspect_in_child(file, &self.limits, &self.sandbox).await
+            } else {
+                inspect::inspect_file(file, &self.limits)
+            }
         };
+        let inspection = self.metrics.timed(Stage::Inspect, inspecting).await;
         let what = format!("{id}/{ordinal}");
-        let verdict = match (&plain.whole, stored) {
-            (Some(bytes), _) => {
-                self.scanning
-                    .scan(&what, plain.size, || {
-                        let bytes = bytes.clone();
-                        async move { Ok(bytes_stream(bytes)) }
-                    })
-                    .await?
-            }
-            (None, Some(obj)) => {
-                self.scanning
-                    .scan(&what, plain.size, || self.content.stream(obj))
-                    .await?
-            }
-            // Files from e-mails are always in memory; this would be a bug.
-            (None, None) => {
-                return Err(ContentError::Mismatch(format!("{what}: nothing to scan")));
-            }
+        let scanning = async {
+            Ok::<_, ContentError>(match (&plain.whole, stored) {
+                (Some(bytes), _) => {
+                    self.scanning
+                        .scan(&what, plain.size, || {
+                            let bytes = bytes.clone();
+                            async move { Ok(bytes_stream(bytes)) }
+                        })
+                        .await?
+                }
+                (None, Some(obj)) => {
+                    self.scanning
+                        .scan(&what, plain.size, || self.content.stream(obj))
+                        .await?
+                }
+                // Files from e-mails are always in memory; this would be a bug.
+                (None, None) => {
+                    return Err(ContentError::Mismatch(format!("{what}: nothing to scan")));
+                }
+            })
         };
+        let verdict = self.metrics.timed(Stage::Scan, scanning).await?;
         let mut findings = inspection.findings.clone();
         match verdict {
             Scanned::Clean => {}
@@ -580,6 +588,7 @@ impl Analyser {
             Scanned::Unscannable { detail } => findings.push(Finding::Unscannable { detail }),
         }
         let verdict = classify(&findings);
+        self.metrics.file(&verdict);
         Ok((inspection, verdict))
     }
 }

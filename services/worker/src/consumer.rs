@@ -31,7 +31,7 @@ pub async fn run(
     pipeline: Arc<Pipeline>,
     lanes: usize,
     mut finished: mpsc::Receiver<Finished>,
-    in_flight: Arc<std::sync::atomic::AtomicI64>,
+    metrics: crate::metrics::WorkerMetrics,
 ) {
     let mut lanes = KeyLanes::new(lanes);
     let mut paused: BTreeSet<(String, i32)> = BTreeSet::new();
@@ -63,6 +63,7 @@ pub async fn run(
                     payload: message.payload().map(<[u8]>::to_vec),
                 };
                 drop(message);
+                metrics.consumed(&job.topic);
                 tracker.started(&job.topic, job.partition, job.offset);
                 let partition = (job.topic.clone(), job.partition);
                 if tracker.in_flight_in(&partition.0, partition.1) >= PAUSE_AT
@@ -88,7 +89,7 @@ pub async fn run(
                     still
                 });
                 lanes.sweep();
-                in_flight.store(tracker.in_flight() as i64, std::sync::atomic::Ordering::Relaxed);
+                metrics.in_flight.set(tracker.in_flight() as i64);
                 commit(&consumer, tracker.to_commit());
             }
         }

@@ -18,6 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::io::StreamReader;
 
 use crate::inspect::{HEAD_BYTES, ZIP_TAIL_BYTES, tail_of};
+use crate::metrics::{Stage, WorkerMetrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -111,14 +112,21 @@ pub struct Content {
     store: ObjectStore,
     keys: Arc<KeyRing>,
     recipients: Recipients,
+    metrics: WorkerMetrics,
 }
 
 impl Content {
-    pub fn new(store: ObjectStore, keys: KeyRing, recipients: Recipients) -> Self {
+    pub fn new(
+        store: ObjectStore,
+        keys: KeyRing,
+        recipients: Recipients,
+        metrics: WorkerMetrics,
+    ) -> Self {
         Self {
             store,
             keys: Arc::new(keys),
             recipients,
+            metrics,
         }
     }
 
@@ -152,36 +160,11 @@ impl Content {
         obj: &ObjectRef,
         keep_up_to: u64,
     ) -> Result<(String, Plain), ContentError> {
-        let (key, mut chunks) = self.open(obj).await?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut head = Vec::new();
-        let mut tail: Vec<u8> = Vec::new();
-        let mut whole = Some(Vec::new());
-        while let Some(chunk) = chunks.recv().await {
-            let chunk = chunk.map_err(ContentError::Read)?;
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            if head.len() < HEAD_BYTES {
-                head.extend_from_slice(&chunk[..chunk.len().min(HEAD_BYTES - head.len())]);
-            }
-            tail.extend_from_slice(tail_of(&chunk));
-            if tail.len() > ZIP_TAIL_BYTES {
-                tail.drain(..tail.len() - ZIP_TAIL_BYTES);
-            }
-            if size > keep_up_to {
-                whole = None;
-            } else if let Some(buf) = whole.as_mut() {
-                buf.extend_from_slice(&chunk);
-            }
-        }
-        let plain = Plain {
-            size,
-            sha256: hex::encode(hasher.finalize()),
-            head,
-            tail,
-            whole: whole.map(Bytes::from),
-        };
+        let (key, chunks) = self.metrics.timed(Stage::Fetch, self.open(obj)).await?;
+        let plain = self
+            .metrics
+            .timed(Stage::Decrypt, read_through(chunks, keep_up_to))
+            .await?;
         plain.verify(obj)?;
         Ok((key, plain))
     }
@@ -258,6 +241,43 @@ impl Content {
             ..obj.clone()
         })
     }
+}
+
+/// Reads decrypted chunks through once: digest and head always, all of it
+/// up to `keep_up_to` bytes.
+async fn read_through(
+    mut chunks: mpsc::Receiver<io::Result<Bytes>>,
+    keep_up_to: u64,
+) -> Result<Plain, ContentError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::new();
+    let mut tail: Vec<u8> = Vec::new();
+    let mut whole = Some(Vec::new());
+    while let Some(chunk) = chunks.recv().await {
+        let chunk = chunk.map_err(ContentError::Read)?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        if head.len() < HEAD_BYTES {
+            head.extend_from_slice(&chunk[..chunk.len().min(HEAD_BYTES - head.len())]);
+        }
+        tail.extend_from_slice(tail_of(&chunk));
+        if tail.len() > ZIP_TAIL_BYTES {
+            tail.drain(..tail.len() - ZIP_TAIL_BYTES);
+        }
+        if size > keep_up_to {
+            whole = None;
+        } else if let Some(buf) = whole.as_mut() {
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    Ok(Plain {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        head,
+        tail,
+        whole: whole.map(Bytes::from),
+    })
 }
 
 /// Stream adapter for scanning bytes already in memory.

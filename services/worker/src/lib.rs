@@ -11,6 +11,7 @@ pub mod consumer;
 pub mod content;
 pub use intake_inspect as inspect;
 mod lanes;
+pub mod metrics;
 pub mod pipeline;
 pub mod registry;
 pub mod relay;

@@ -4,9 +4,11 @@
 use anyhow::Context;
 use intake_adapters::clamav::{ClamavConfig, Scanner};
 use intake_adapters::local_secrets::refuse_committed;
+use intake_adapters::ops::OpsConfig;
 use intake_adapters::s3::{ObjectStore, S3Config};
 use intake_adapters::{kafka, pg};
 use intake_worker::config::WorkerConfig;
+use intake_worker::metrics::WorkerMetrics;
 use secrecy::ExposeSecret;
 
 #[derive(Debug, serde::Deserialize)]
@@ -18,10 +20,15 @@ struct Config {
     worker: WorkerConfig,
     #[serde(default)]
     telemetry: intake_adapters::telemetry::TelemetryConfig,
+    #[serde(default)]
+    ops: OpsConfig,
     /// Runs the local stack, whose committed secrets it may then use.
     #[serde(default)]
     local_stack: bool,
 }
+
+/// The local stack's port for the worker's `/metrics` and `/health`.
+const OPS_PORT: u16 = 9461;
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
     // The child that parses one hostile file: no runtime, no configuration.
@@ -38,7 +45,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 
 async fn run() -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
-    let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry);
+    let telemetry = intake_adapters::telemetry::init("intake-worker", &config.telemetry)?;
     let identities = config.worker.identity_secrets();
     let recipients = config.worker.recipient_keys();
     let s3_secret = config
@@ -58,6 +65,8 @@ async fn run() -> anyhow::Result<()> {
                     .map(|r| ("worker.recipients", r.as_bytes())),
             ),
     )?;
+    let (metrics, health) =
+        intake_adapters::ops::start(&config.ops, OPS_PORT, WorkerMetrics::new).await?;
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await
@@ -68,19 +77,23 @@ async fn run() -> anyhow::Result<()> {
         // Not fatal: every scan waits for clamd anyway (fail closed).
         Err(error) => tracing::warn!(error = format!("{error:#}"), "clamd does not answer yet"),
     }
-    let worker = intake_worker::Worker::start(intake_worker::Parts {
+    let mut worker = intake_worker::Worker::start(intake_worker::Parts {
         kafka: config.kafka,
         pool,
         store,
         scanner,
         config: config.worker,
+        metrics,
+        health: health.clone(),
     })
     .await?;
+    health.started();
     tracing::info!("ready");
     tokio::select! {
         () = intake_adapters::shutdown::signal() => tracing::info!("shutting down"),
         result = worker.finished() => result.context("the worker stopped")?,
     }
+    worker.leave().await;
     telemetry.shutdown();
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use intake_adapters::kafka::EventProducer;
+use intake_adapters::telemetry;
 use intake_core::decide::{Decision, Explicit, NonPartyPolicy, match_supplement};
 use intake_core::events::{
     EnterFinlandReceived, Event, ReceiptRecipient, SecuremailReceived, TriageReason,
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use crate::analyse::{AnalyseError, Analyser, Analysis, Inbound};
 use crate::content::ContentError;
+use crate::metrics::{Stage, WorkerMetrics};
 use crate::sequencer::Ready;
 use crate::store::{self, Committed, Disposition, Source};
 
@@ -66,6 +68,9 @@ pub struct Pipeline {
     pub relay: Arc<Notify>,
     pub sequencer: mpsc::Sender<Ready>,
     pub finished: mpsc::Sender<Finished>,
+    pub metrics: WorkerMetrics,
+    /// The consumer group, named in each record's span.
+    pub group_id: String,
 }
 
 enum Failure {
@@ -94,7 +99,14 @@ impl From<sqlx::Error> for Failure {
 
 impl Pipeline {
     pub async fn handle(&self, job: Job) {
-        let span = tracing::info_span!("record", topic = %job.topic, partition = job.partition, offset = job.offset);
+        let headers = job.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        let span = telemetry::consumer_span(
+            &job.topic,
+            &self.group_id,
+            job.partition,
+            job.offset,
+            telemetry::traceparent_header(headers),
+        );
         self.handle_in_span(job).instrument(span).await
     }
 
@@ -102,6 +114,7 @@ impl Pipeline {
         let (event_id, inbound) = match self.decode(&job) {
             Ok(decoded) => decoded,
             Err(error) => {
+                self.metrics.dead_lettered("undecodable");
                 self.dead_letter(&job, None, &error).await;
                 return;
             }
@@ -119,7 +132,10 @@ impl Pipeline {
                     return Ok(None);
                 }
                 let analysis = self.analyser.analyse(&inbound).await?;
-                let disposition = self.decide(&analysis).await?;
+                let disposition = self
+                    .metrics
+                    .timed(Stage::Match, self.decide(&analysis))
+                    .await?;
                 Ok(Some((analysis, disposition)))
             })
             .await;
@@ -127,6 +143,7 @@ impl Pipeline {
             Ok(Some(decided)) => decided,
             Ok(None) => {
                 tracing::info!(%supplement_id, "already processed; redelivery skipped");
+                self.metrics.redelivered();
                 let _ = self.finished.send(job.finished()).await;
                 return;
             }
@@ -157,6 +174,8 @@ impl Pipeline {
                     analysis,
                     disposition,
                     held_since: Utc::now(),
+                    held_at: std::time::Instant::now(),
+                    span: tracing::Span::current(),
                     attempts: 0,
                 })
                 .await;
@@ -198,6 +217,7 @@ impl Pipeline {
                 "could not record the supplement as unprocessable either"
             );
         }
+        self.metrics.dead_lettered("failed");
         self.dead_letter(job, Some(analysis.supplement_id), error)
             .await;
     }
@@ -209,16 +229,24 @@ impl Pipeline {
         analysis: &Analysis,
         disposition: &Disposition,
     ) -> Result<Committed, sqlx::Error> {
-        let committed = store::commit(
-            &self.pool,
-            &self.topics,
-            self.dedup_window,
-            source,
-            analysis,
-            disposition,
-        )
-        .await?;
+        let committed = self
+            .metrics
+            .timed(
+                Stage::Commit,
+                store::commit(
+                    &self.pool,
+                    &self.topics,
+                    self.dedup_window,
+                    source,
+                    analysis,
+                    disposition,
+                ),
+            )
+            .await?;
         if let Committed::Recorded { outcome, sequence } = &committed {
+            let waited = (Utc::now() - analysis.arrived_at).as_seconds_f64();
+            self.metrics
+                .recorded(analysis.channel.as_str(), outcome, waited);
             tracing::info!(
                 supplement_id = %analysis.supplement_id,
                 outcome,

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use intake_adapters::kafka::EventProducer;
+use intake_adapters::telemetry;
+use prometheus_client::metrics::counter::Counter;
 use sqlx::PgPool;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::store::{OutboxRow, mark_sent, next_unsent, record_failure};
 
@@ -18,10 +21,20 @@ pub const SET_ASIDE_AFTER: i32 = 10;
 /// Advisory lock key of the relay ("intake-o" in ASCII).
 const RELAY_LOCK: i64 = 0x696e_7461_6b65_2d6f;
 
-pub async fn run(pool: PgPool, producer: EventProducer, wake: Arc<Notify>, max_backoff: Duration) {
+pub async fn run(
+    pool: PgPool,
+    producer: EventProducer,
+    wake: Arc<Notify>,
+    max_backoff: Duration,
+    published: Counter,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match relay_once(&pool, &producer).await {
+        let relayed = relay_once(&pool, &producer).await;
+        if let Ok(sent) = relayed {
+            published.inc_by(sent as u64);
+        }
+        match relayed {
             Ok(0) => {
                 backoff = Duration::from_millis(200);
                 // Woken by a commit, or polled for rows another process wrote.
@@ -118,11 +131,28 @@ struct Failure {
     of_the_row: bool,
 }
 
+/// Sends one row in a producer span that continues the trace the row was
+/// written in; the record carries the span's own `traceparent`, so its
+/// consumers see the relay's hop.
 async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), Failure> {
+    let stored = row
+        .headers
+        .iter()
+        .find(|(k, _)| k == "traceparent")
+        .map(|(_, v)| v.as_str());
+    let span = telemetry::producer_span(&row.topic);
+    telemetry::follow(&span, stored);
+    let traceparent = span.in_scope(telemetry::current_traceparent);
     let headers: Vec<(&str, &[u8])> = row
         .headers
         .iter()
+        .filter(|(k, _)| k != "traceparent")
         .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .chain(
+            traceparent
+                .as_deref()
+                .map(|t| ("traceparent", t.as_bytes())),
+        )
         .collect();
     let payload = serde_json::to_vec(&row.payload.0).map_err(|e| Failure {
         error: e.to_string(),
@@ -130,6 +160,7 @@ async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), Failur
     })?;
     producer
         .send_raw(&row.topic, &row.message_key, &headers, &payload)
+        .instrument(span)
         .await
         .map(|_| ())
         .map_err(|e| Failure {

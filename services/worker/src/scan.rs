@@ -8,13 +8,12 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
 use intake_adapters::clamav::{Scanner, Verdict};
+use prometheus_client::metrics::gauge::Gauge;
 
 use crate::content::ContentError;
 
@@ -39,15 +38,15 @@ pub struct Scanning {
     scanner: Scanner,
     max_backoff: Duration,
     /// Files currently waiting for the scanner to come back.
-    pub waiting: Arc<AtomicI64>,
+    waiting: Gauge,
 }
 
 impl Scanning {
-    pub fn new(scanner: Scanner, max_backoff: Duration) -> Self {
+    pub fn new(scanner: Scanner, max_backoff: Duration, waiting: Gauge) -> Self {
         Self {
             scanner,
             max_backoff,
-            waiting: Arc::default(),
+            waiting,
         }
     }
 
@@ -93,7 +92,7 @@ impl Scanning {
                     }
                     if !waiting {
                         waiting = true;
-                        self.waiting.fetch_add(1, Ordering::Relaxed);
+                        self.waiting.inc();
                     }
                     tracing::warn!(
                         file = what,
@@ -107,7 +106,7 @@ impl Scanning {
             }
         };
         if waiting {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            self.waiting.dec();
         }
         result
     }

@@ -6,14 +6,15 @@
 //! supplement that keeps failing cannot stop its application's queue.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use intake_core::decide::{Held, Release, release};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::analyse::Analysis;
+use crate::metrics::{Stage, WorkerMetrics};
 use crate::pipeline::{Job, Pipeline};
 use crate::store::{self, Disposition, Source};
 
@@ -24,6 +25,10 @@ pub struct Ready {
     pub analysis: Analysis,
     pub disposition: Disposition,
     pub held_since: DateTime<Utc>,
+    /// The same moment, on the clock that times stages.
+    pub held_at: std::time::Instant,
+    /// The record's span: its outcome is recorded in the same trace.
+    pub span: tracing::Span,
     pub attempts: u32,
 }
 
@@ -31,8 +36,7 @@ pub struct Sequencer {
     pub pipeline: Arc<Pipeline>,
     pub hold_limit: Duration,
     pub claim_stale_after: Duration,
-    /// Supplements waiting for their turn, for the status log.
-    pub held: Arc<AtomicI64>,
+    pub metrics: WorkerMetrics,
 }
 
 const TICK: Duration = Duration::from_millis(100);
@@ -53,7 +57,7 @@ impl Sequencer {
             while let Ok(item) = ready.try_recv() {
                 waiting.push(item);
             }
-            self.held.store(waiting.len() as i64, Ordering::Relaxed);
+            self.metrics.held.set(waiting.len() as i64);
             if waiting.is_empty() {
                 continue;
             }
@@ -99,11 +103,13 @@ impl Sequencer {
                     "order hold limit passed: numbered ahead of an earlier unfinished supplement"
                 );
             }
-            match self
+            if item.attempts == 0 {
+                self.metrics.observe(Stage::WaitForTurn, item.held_at);
+            }
+            let recording = self
                 .pipeline
-                .record(&item.source, &item.analysis, &item.disposition)
-                .await
-            {
+                .record(&item.source, &item.analysis, &item.disposition);
+            match recording.instrument(item.span.clone()).await {
                 Ok(_) => done.push(index),
                 Err(error) => {
                     item.attempts += 1;
@@ -117,6 +123,7 @@ impl Sequencer {
                         let error = format!("recording failed {} times: {error:#}", item.attempts);
                         self.pipeline
                             .give_up(&item.job, &item.source, &item.analysis, &error)
+                            .instrument(item.span.clone())
                             .await;
                         done.push(index);
                     }

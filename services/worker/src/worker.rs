@@ -2,11 +2,11 @@
 //! sequencer, status log and the consumer loop with its lanes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use intake_adapters::clamav::Scanner;
 use intake_adapters::kafka::{EventProducer, KafkaConfig};
+use intake_adapters::ops::{Health, members, probes};
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::sealing::{KeyRing, Recipients};
 use intake_core::topics;
@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::analyse::Analyser;
 use crate::config::WorkerConfig;
 use crate::content::Content;
+use crate::metrics::WorkerMetrics;
 use crate::pipeline::Pipeline;
 use crate::scan::Scanning;
 use crate::sequencer::Sequencer;
@@ -55,10 +56,14 @@ pub struct Parts {
     pub store: ObjectStore,
     pub scanner: Scanner,
     pub config: WorkerConfig,
+    pub metrics: WorkerMetrics,
+    /// Readiness: the worker adds a probe for each dependency it uses.
+    pub health: Health,
 }
 
 pub struct Worker {
     consumer: JoinHandle<()>,
+    membership: members::Membership,
 }
 
 impl Worker {
@@ -69,6 +74,8 @@ impl Worker {
             store,
             scanner,
             config,
+            metrics,
+            health,
         } = parts;
         // Settings first: a bad one stops the start before anything connects.
         let mail_memory = config.mail_memory_permits()?;
@@ -82,6 +89,12 @@ impl Worker {
         store.ensure_bucket(&config.inbound_bucket).await?;
         store.ensure_bucket(&config.quarantine_bucket).await?;
 
+        probes::postgres(&health, pool.clone());
+        probes::s3(&health, store.clone(), config.inbound_bucket.clone());
+        probes::clamd(&health, scanner.clone());
+        let producer = EventProducer::new(&kafka)?;
+        probes::kafka(&health, producer.clone());
+
         let (caught_up_tx, caught_up) = oneshot::channel();
         let _registry =
             crate::registry::follow(&kafka, &config.group_id, pool.clone(), caught_up_tx)?;
@@ -89,9 +102,10 @@ impl Worker {
         caught_up.await.map_err(|_| StartError::RegistryStopped)?;
         tracing::info!("applications registry caught up");
 
-        let scanning = Scanning::new(scanner, config.max_backoff);
+        let scanning = Scanning::new(scanner, config.max_backoff, metrics.scans_waiting.clone());
         let analyser = Analyser {
-            content: Content::new(store, keys, recipients),
+            content: Content::new(store, keys, recipients, metrics.clone()),
+            metrics: metrics.clone(),
             scanning: scanning.clone(),
             mime: config.mime_limits(),
             limits: config.inspect_limits(),
@@ -108,7 +122,6 @@ impl Worker {
             unpack_time_budget: config.unpack_time_budget,
             mail_memory: Arc::new(tokio::sync::Semaphore::new(mail_memory)),
         };
-        let producer = EventProducer::new(&kafka)?;
         let relay = Arc::new(Notify::new());
         // Bounded, and never waited on by their receivers' own senders: the
         // consumer loop spawns handlers and never waits for one.
@@ -126,20 +139,22 @@ impl Worker {
             relay: relay.clone(),
             sequencer: ready_tx,
             finished: finished_tx,
+            metrics: metrics.clone(),
+            group_id: config.group_id.clone(),
         });
         tokio::spawn(crate::relay::run(
             pool.clone(),
             producer,
             relay,
             config.max_backoff,
+            metrics.published.clone(),
         ));
-        let held = Arc::new(AtomicI64::new(0));
         tokio::spawn(
             Sequencer {
                 pipeline: pipeline.clone(),
                 hold_limit: config.hold_limit,
                 claim_stale_after: config.claim_stale_after,
-                held: held.clone(),
+                metrics: metrics.clone(),
             }
             .run(ready_rx),
         );
@@ -154,42 +169,47 @@ impl Worker {
             &names.name(&topics::SECUREMAIL),
             &names.name(&topics::ENTER_FINLAND),
         ])?;
-        let in_flight = Arc::new(AtomicI64::new(0));
-        tokio::spawn(status_log(
-            in_flight.clone(),
-            held,
-            scanning.waiting.clone(),
-        ));
+        let membership = members::report(
+            pool.clone(),
+            &config.group_id,
+            &members::instance_name(config.instance_id.as_deref()),
+        );
+        tokio::spawn(status_log(metrics.clone()));
         let consumer = tokio::spawn(crate::consumer::run(
             consumer,
             pipeline,
             config.lanes,
             finished_rx,
-            in_flight,
+            metrics,
         ));
-        Ok(Self { consumer })
+        Ok(Self {
+            consumer,
+            membership,
+        })
     }
 
     /// Resolves if the consumer loop ends, which it does only on a bug.
-    pub async fn finished(self) -> Result<(), tokio::task::JoinError> {
-        self.consumer.await
+    pub async fn finished(&mut self) -> Result<(), tokio::task::JoinError> {
+        (&mut self.consumer).await
+    }
+
+    /// A clean stop: the group shows this process gone at once.
+    pub async fn leave(self) {
+        self.consumer.abort();
+        self.membership.leave().await;
     }
 }
 
 /// A periodic line for operations: records in flight, supplements waiting
 /// for their turn, files waiting for the virus scanner.
-async fn status_log(
-    in_flight: Arc<AtomicI64>,
-    held: Arc<AtomicI64>,
-    scans_waiting: Arc<AtomicI64>,
-) {
+async fn status_log(metrics: WorkerMetrics) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tick.tick().await;
         let (in_flight, held, scans_waiting) = (
-            in_flight.load(Ordering::Relaxed),
-            held.load(Ordering::Relaxed),
-            scans_waiting.load(Ordering::Relaxed),
+            metrics.in_flight.get(),
+            metrics.held.get(),
+            metrics.scans_waiting.get(),
         );
         if in_flight + held + scans_waiting > 0 {
             tracing::info!(in_flight, held, scans_waiting, "worker status");

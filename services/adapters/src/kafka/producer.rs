@@ -140,6 +140,22 @@ impl EventProducer {
     }
 
     /// Waits for everything in flight, e.g. before shutdown.
+    /// The full name of `spec` (with the configured prefix).
+    pub fn topic_name(&self, spec: &TopicSpec) -> String {
+        self.topics.name(spec)
+    }
+
+    /// Whether a broker answers a metadata request within `timeout` (a
+    /// readiness probe). librdkafka's call blocks: off the runtime.
+    pub async fn reachable(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer.client().fetch_metadata(None, timeout).map(|_| ())
+        })
+        .await
+        .unwrap_or(Err(KafkaError::Canceled))
+    }
+
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
     }

@@ -54,6 +54,16 @@ pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
         .map_err(PgError::Connect)
 }
 
+/// A pool that connects on first use: for a tool that must start, and say
+/// so, while PostgreSQL is away.
+pub fn connect_lazy(config: &PostgresConfig) -> Result<PgPool, PgError> {
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_lazy(config.url.expose_secret())
+        .map_err(PgError::Connect)
+}
+
 /// Applies pending migrations. Safe to run from several services at once:
 /// sqlx serialises them with an advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), PgError> {

@@ -142,6 +142,17 @@ impl ObjectStore {
         })
     }
 
+    /// Whether the server answers for `bucket` (a readiness probe).
+    pub async fn head_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        self.client
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| S3Error::request("HeadBucket", bucket, "", err))
+    }
+
     /// Creates the bucket unless it already exists.
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         match self.client.create_bucket().bucket(bucket).send().await {

@@ -1,12 +1,13 @@
 //! Structured logs through `tracing`, and W3C trace context through
 //! OpenTelemetry so a supplement can be followed from gateway to receipt.
-//! Spans get OpenTelemetry ids here; exporting them to a collector is a
-//! deployment choice added with the operations work.
+//! Spans are exported over OTLP/HTTP when `telemetry.otlp_endpoint` names
+//! a collector; without it they only carry ids into the logs and events.
 
 use std::collections::HashMap;
 
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -36,6 +37,18 @@ pub enum LogFormat {
 pub struct TelemetryConfig {
     #[serde(default)]
     pub log_format: LogFormat,
+    /// An OTLP/HTTP traces endpoint, used as given, e.g.
+    /// `http://127.0.0.1:4318/v1/traces` (a collector beside the service).
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("telemetry.otlp_endpoint {endpoint}: {source}")]
+pub struct TelemetryError {
+    endpoint: String,
+    #[source]
+    source: opentelemetry_otlp::ExporterBuildError,
 }
 
 /// Keeps the tracer provider alive; call `shutdown` before exit.
@@ -52,11 +65,25 @@ impl Telemetry {
 }
 
 /// Installs the global subscriber. Log levels come from `RUST_LOG`.
-pub fn init(service: &'static str, config: &TelemetryConfig) -> Telemetry {
+pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder()
-        .with_resource(Resource::builder().with_service_name(service).build())
-        .build();
+    let mut provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service).build());
+    if let Some(endpoint) = &config.otlp_endpoint {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(endpoint)
+            .with_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|source| TelemetryError {
+                endpoint: endpoint.clone(),
+                source,
+            })?;
+        // Batches leave from the SDK's own thread; a collector that is
+        // away costs dropped spans, never a stalled supplement.
+        provider = provider.with_batch_exporter(exporter);
+    }
+    let provider = provider.build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -72,8 +99,12 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Telemetry {
             .try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
     };
-    Telemetry { provider }
+    Ok(Telemetry { provider })
 }
+
+mod messaging;
+
+pub use messaging::{consumer_span, producer_span, traceparent_header};
 
 /// The `traceparent` of the current span, to put on an outgoing event.
 pub fn current_traceparent() -> Option<String> {

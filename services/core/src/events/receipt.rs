@@ -88,6 +88,21 @@ impl RefusalReason {
         RefusalReason::Unscannable,
         RefusalReason::Unprocessable,
     ];
+
+    /// The serialised name, for rows and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::ForeignEncryption => "foreign_encryption",
+            RefusalReason::PasswordProtected => "password_protected",
+            RefusalReason::TooLarge => "too_large",
+            RefusalReason::Infected => "infected",
+            RefusalReason::Dangerous => "dangerous",
+            RefusalReason::UnsupportedType => "unsupported_type",
+            RefusalReason::TypeMismatch => "type_mismatch",
+            RefusalReason::Unscannable => "unscannable",
+            RefusalReason::Unprocessable => "unprocessable",
+        }
+    }
 }
 
 /// One file as the receipt describes it: by position, kind and size,
@@ -140,5 +155,18 @@ impl EventData for ReceiptRequested {
 
     fn subject(&self) -> Option<String> {
         Some(self.supplement_id.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RefusalReason;
+
+    #[test]
+    fn a_refusal_reason_names_itself_as_serde_does() {
+        for reason in RefusalReason::ALL {
+            let serialised = serde_json::to_value(reason).expect("serialises");
+            assert_eq!(serialised, reason.as_str(), "{reason:?}");
+        }
     }
 }

@@ -7,9 +7,11 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use intake_adapters::telemetry;
 use intake_core::events::{Channel, Event, EventData};
 use intake_core::ingest::inbound_event_id;
 use intake_core::topics::TopicSpec;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::App;
@@ -95,12 +97,16 @@ pub async fn finish<T: EventData>(
 ) -> Result<Response, ApiError> {
     let published = match built {
         Ok(data) => {
+            // The trace of this supplement starts here: the worker, relay
+            // and receipt service continue it from the event's header.
+            let span = telemetry::producer_span(&app.producer.topic_name(topic));
             let event = Event::new("/intake/gateway", Utc::now(), data)
                 .with_id(inbound_event_id(supplement_id))
-                .with_traceparent(intake_adapters::telemetry::current_traceparent());
+                .with_traceparent(span.in_scope(telemetry::current_traceparent));
             let mut attempt = 1;
             loop {
-                match app.producer.publish(topic, &event).await {
+                let publishing = app.producer.publish(topic, &event);
+                match publishing.instrument(span.clone()).await {
                     Ok(_) => break Ok(()),
                     // The broker may hold the event: its parts must stay,
                     // and the same event (same id, which the worker

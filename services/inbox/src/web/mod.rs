@@ -3,6 +3,7 @@
 
 pub mod forms;
 pub mod login;
+mod operations;
 pub mod pages;
 mod quarantine;
 pub mod session;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<App> {
         .route("/release-requests/{id}/approve", post(quarantine::approve))
         .route("/release-requests/{id}/reject", post(quarantine::reject))
         .route("/files/{id}", get(download))
+        .route("/operations", get(operations::page))
         .route("/static/inbox.css", get(stylesheet))
 }
 

@@ -556,7 +556,10 @@ impl Record<'_> {
 
 type OutboxEvent = (String, String, Vec<(String, String)>, serde_json::Value);
 
+/// An event for the outbox, in the trace of the record being recorded:
+/// the relay and the event's consumers continue it.
 fn outbox<T: EventData>(topics: &TopicNames, spec: &TopicSpec, event: Event<T>) -> OutboxEvent {
+    let event = event.with_traceparent(intake_adapters::telemetry::current_traceparent());
     let headers = event
         .headers()
         .into_iter()

@@ -2,11 +2,13 @@
 //! signed-in person's language, with no script at all.
 
 mod detail;
+mod operations;
 mod quarantine;
 mod queue;
 mod triage;
 
 pub use detail::{DetailView, detail_page};
+pub use operations::{operations_page, operations_unavailable};
 pub use quarantine::{QuarantineView, quarantine_page, quarantined_file_page};
 pub use queue::{QueueView, queue_page};
 pub use triage::{TriageView, decide_forms, triage_page};
@@ -100,6 +102,9 @@ pub fn sections(t: Texts, who: &Principal) -> Vec<(&'static str, &'static str)> 
     }
     if who.has(Role::SecurityOfficer) {
         out.push(("/quarantine", t.get("nav_quarantine")));
+    }
+    if who.has(Role::Operations) {
+        out.push(("/operations", t.get("nav_operations")));
     }
     out
 }
