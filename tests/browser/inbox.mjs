@@ -60,6 +60,7 @@ async function accessibility(page, what) {
   assert.match(main, /Supplements waiting/);
   assert.match(main, /In a unit's queue/, 'the seeded queue is business lag');
   assert.match(main, /Lag per partition/);
+  assert.match(main, /All \d+ partitions are caught up/, 'idle partitions are folded away');
   assert.equal(await page.locator('figure.chart').count(), 4, 'four charts of the last hours');
   const html = await page.content();
   assert.ok(!html.includes(expect.first_text), 'no supplement text on the page');

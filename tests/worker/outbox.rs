@@ -6,6 +6,7 @@ use intake_adapters::kafka::EventProducer;
 use intake_core::topics;
 use intake_tests::Stack;
 use intake_worker::relay::{SET_ASIDE_AFTER, relay_once};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::support::gateway;
 
@@ -40,7 +41,7 @@ async fn a_row_that_always_fails_is_set_aside_without_stopping_other_keys() {
 
     let producer = EventProducer::new(&gateway.kafka).expect("producer");
     for _ in 0..SET_ASIDE_AFTER {
-        let _ = relay_once(pool, &producer).await;
+        let _ = relay_once(pool, &producer, &Counter::default()).await;
     }
     let state = |id: i64| async move {
         sqlx::query_as::<_, (bool, bool, i32)>(
@@ -59,5 +60,8 @@ async fn a_row_that_always_fails_is_set_aside_without_stopping_other_keys() {
     );
     assert!(state(other).await.0, "other keys are not held");
     // Nothing more is picked up while the row is set aside.
-    assert_eq!(relay_once(pool, &producer).await, Ok(0));
+    assert_eq!(
+        relay_once(pool, &producer, &Counter::default()).await,
+        Ok(0)
+    );
 }

@@ -9,8 +9,8 @@
 //! officer), `quarantine` (a release asked for and not decided),
 //! `receipt` (the outcome is recorded, the receipt not yet sent),
 //! `caseworker` (in a unit's queue, not yet handled). Every query reads a
-//! partial index of what is unfinished, so a look costs what waits, not
-//! what was ever received.
+//! partial index of what is unfinished (see the business-lag indexes
+//! migration), so a look costs what waits, not what was ever received.
 
 use std::sync::atomic::AtomicU64;
 
@@ -77,13 +77,21 @@ pub struct BusinessLook {
 }
 
 pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
+    // One snapshot, read-only, and never a long query on a busy database.
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction read only")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("set local statement_timeout = '10s'")
+        .execute(&mut *tx)
+        .await?;
     let waiting = sqlx::query_as::<_, Waiting>(WAITING)
         .bind(UNASSIGNED)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
     let (backlog, oldest): (i64, Option<DateTime<Utc>>) =
         sqlx::query_as("select count(*), min(created_at) from outbox where sent_at is null")
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
     let unsent_receipts = sqlx::query_as(
         "select state, count(*) from receipts
@@ -92,8 +100,9 @@ pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
          union all
          select 'failed', count(*) from receipts where state = 'failed'",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(BusinessLook {
         waiting,
         outbox: Outbox { backlog, oldest },

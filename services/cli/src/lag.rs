@@ -369,16 +369,18 @@ fn is_unknown_topic(e: &rdkafka::error::KafkaError) -> bool {
     )
 }
 
-/// Members the broker could not name are counted from the processes'
-/// own reports: a broker that cannot describe groups (tansu) still lets
-/// a dead group show `stopped`.
+/// Members as the group's processes report themselves, where they do:
+/// they cannot be stale the way a broker that evicts lazily can be
+/// (tansu keeps a dead member until someone else asks the group), and a
+/// broker that cannot describe groups says nothing at all.
 async fn members_from_heartbeats(
     looks: &mut [GroupLook],
     pool: &sqlx::PgPool,
 ) -> Result<(), sqlx::Error> {
-    for look in looks.iter_mut().filter(|l| l.members.is_none()) {
-        let live = intake_adapters::ops::members::live(pool, &look.group).await?;
-        look.members = Some(usize::try_from(live).unwrap_or(0));
+    for look in looks.iter_mut() {
+        if let Some(live) = intake_adapters::ops::members::live(pool, &look.group).await? {
+            look.members = Some(usize::try_from(live).unwrap_or(0));
+        }
     }
     Ok(())
 }
@@ -399,6 +401,7 @@ async fn serve_metrics(
 ) -> anyhow::Result<()> {
     let listen = OpsConfig {
         listen: Some(address),
+        ..OpsConfig::default()
     };
     let ((metrics, business), health) = intake_adapters::ops::start(&listen, 0, |r| {
         (LagMetrics::new(r), BusinessMetrics::new(r))
@@ -435,16 +438,24 @@ async fn serve_metrics(
                     broker.set_down(&format_args!("{e:#}"));
                 }
             }
-            if let Some((pool, reachable)) = &database {
-                match business::look(pool).await {
-                    Ok(look) => {
-                        reachable.set_up();
-                        business.update(&look, Utc::now());
-                    }
-                    Err(e) => {
-                        metrics.look_failed();
-                        reachable.set_down(&e);
-                    }
+            tokio::time::sleep(every).await;
+        }
+    };
+    // Apart from the broker's looks: a slow database never makes the
+    // consumer lag stale, nor a slow broker the business lag.
+    let business_sampler = async {
+        let Some((pool, reachable)) = &database else {
+            return std::future::pending().await;
+        };
+        loop {
+            match business::look(pool).await {
+                Ok(look) => {
+                    reachable.set_up();
+                    business.update(&look, Utc::now());
+                }
+                Err(e) => {
+                    metrics.look_failed();
+                    reachable.set_down(&e);
                 }
             }
             tokio::time::sleep(every).await;
@@ -452,6 +463,7 @@ async fn serve_metrics(
     };
     tokio::select! {
         () = sampler => {}
+        () = business_sampler => {}
         () = intake_adapters::shutdown::signal() => {}
     }
     Ok(())

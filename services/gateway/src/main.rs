@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
         store.clone(),
         config.gateway.inbound_bucket.clone(),
     );
-    probes::kafka(&health, producer.clone());
+    probes::kafka(&health, producer.clone(), intake_core::topics::SECUREMAIL);
     let listener = tokio::net::TcpListener::bind(config.gateway.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;

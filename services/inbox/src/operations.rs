@@ -180,6 +180,13 @@ pub struct PartitionRow {
     pub seconds: f64,
 }
 
+impl PartitionRow {
+    /// Behind, or in any status but `ok`: what the page shows first.
+    pub fn needs_attention(&self) -> bool {
+        self.records > 0.0 || self.status != "ok"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessRow {
     pub stage: String,
@@ -207,11 +214,11 @@ const CHARTS: [(&str, &str, &str, &str); 4] = [
         "group",
     ),
     (
-        "ops_chart_failures",
+        "ops_chart_dead_letters",
         "/s",
-        "sum by (reason) (rate(intake_worker_dead_letters_total[5m])) \
-         or sum by (reason) (rate(intake_receipts_failures_total[5m]))",
-        "reason",
+        "sum by (job) (rate(intake_worker_dead_letters_total[5m])) \
+         or sum by (job) (rate(intake_receipts_dead_letters_total[5m]))",
+        "job",
     ),
     (
         "ops_chart_arrival_to_outcome",
@@ -239,20 +246,20 @@ pub async fn overview(
         prometheus.instant("sum by (reason) (increase(intake_worker_dead_letters_total[24h])) > 0"),
         prometheus.instant(r#"sum(intake_receipts_unsent{state="failed"})"#),
     )?;
-    let mut charts = Vec::new();
-    for (title, unit, query, by) in CHARTS {
+    let charts = futures::future::try_join_all(CHARTS.map(|(title, unit, query, by)| async move {
         let series = prometheus
             .range(query, now, CHART_SPAN, CHART_STEP)
             .await?
             .into_iter()
             .map(|s| (s.labels.get(by).cloned().unwrap_or_default(), s.points))
             .collect();
-        charts.push(Chart {
+        Ok::<_, PrometheusError>(Chart {
             title,
             unit,
             series,
-        });
-    }
+        })
+    }))
+    .await?;
     Ok(Overview {
         groups,
         partitions: partition_rows(&records, &seconds, &statuses),

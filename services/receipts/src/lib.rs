@@ -55,6 +55,8 @@ pub enum StartError {
     Lease { lease: Duration, timeout: Duration },
 }
 
+const SMTP_PROBE_EVERY: Duration = Duration::from_secs(60);
+
 pub struct Parts {
     pub kafka: KafkaConfig,
     pub pool: PgPool,
@@ -105,7 +107,9 @@ impl Receipts {
         )?;
         probes::postgres(&health, pool.clone());
         let transport = mailer.transport();
-        health.probe("smtp", probes::EVERY, move || {
+        // Rarely: a session every few seconds could itself trip a relay's
+        // rate limit or greylisting.
+        health.probe("smtp", SMTP_PROBE_EVERY, move || {
             let transport = transport.clone();
             async move {
                 match transport.test_connection().await {
@@ -116,7 +120,7 @@ impl Receipts {
             }
         });
         let producer = EventProducer::new(&kafka)?;
-        probes::kafka(&health, producer.clone());
+        probes::kafka(&health, producer.clone(), topics::RECEIPTS);
         let wake = Arc::new(Notify::new());
         let stopping = Arc::new(AtomicBool::new(false));
         let sender = Arc::new(Sender {
@@ -182,9 +186,9 @@ impl Receipts {
     /// as the same message.
     pub async fn stop(self, within: Duration) {
         self.intake.abort();
-        self.membership.leave().await;
         self.stopping.store(true, Ordering::Relaxed);
         self.wake.notify_one();
+        self.membership.leave().await;
         if tokio::time::timeout(within, self.sender).await.is_err() {
             tracing::warn!("sends still under way at shutdown; they will be retried");
         }

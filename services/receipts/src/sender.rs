@@ -119,7 +119,11 @@ impl Sender {
         let send_seconds = sending.elapsed().as_secs_f64();
         let attempt_no = u32::try_from(claimed.attempt).unwrap_or(u32::MAX);
         let next = after_attempt(attempt_no, &attempt, self.retry);
-        self.record(&claimed, &next).await;
+        if !self.record(&claimed, &next).await {
+            // Another attempt decides (its lease ran out), or the outcome
+            // could not be written: this one is not counted.
+            return;
+        }
         match next.state {
             ReceiptState::Sent => {
                 self.metrics.attempt(channel, "sent", send_seconds);
@@ -151,17 +155,18 @@ impl Sender {
     }
 
     /// Keeps trying while the lease lasts: a delivered receipt left
-    /// `sending` would be sent again when the lease runs out.
-    async fn record(&self, claimed: &Claimed, next: &intake_core::receipt::Next) {
+    /// `sending` would be sent again when the lease runs out. Whether this
+    /// attempt's outcome is the one on record.
+    async fn record(&self, claimed: &Claimed, next: &intake_core::receipt::Next) -> bool {
         let id = claimed.request.receipt_id;
         let mut backoff = Duration::from_millis(100);
         let give_up = tokio::time::Instant::now() + self.lease;
         loop {
             match store::finish(&self.pool, id, claimed.attempt, next).await {
-                Ok(true) => return,
+                Ok(true) => return true,
                 Ok(false) => {
                     tracing::warn!("the receipt's lease had run out; a newer attempt decides");
-                    return;
+                    return false;
                 }
                 Err(error) if tokio::time::Instant::now() + backoff < give_up => {
                     tracing::warn!(error = %error, "cannot record the receipt's outcome; retrying");
@@ -170,7 +175,7 @@ impl Sender {
                 }
                 Err(error) => {
                     tracing::error!(error = %error, "could not record the receipt's outcome within its lease");
-                    return;
+                    return false;
                 }
             }
         }

@@ -588,7 +588,6 @@ impl Analyser {
             Scanned::Unscannable { detail } => findings.push(Finding::Unscannable { detail }),
         }
         let verdict = classify(&findings);
-        self.metrics.file(&verdict);
         Ok((inspection, verdict))
     }
 }

@@ -67,6 +67,11 @@ async fn run() -> anyhow::Result<()> {
     )?;
     let (metrics, health) =
         intake_adapters::ops::start(&config.ops, OPS_PORT, WorkerMetrics::new).await?;
+    let metrics = if config.ops.metrics {
+        metrics
+    } else {
+        metrics.disabled()
+    };
     let pool = intake_adapters::startup::prepare(&config.postgres, &config.kafka).await?;
     let store = ObjectStore::connect(&config.s3)
         .await

@@ -247,6 +247,11 @@ impl Pipeline {
             let waited = (Utc::now() - analysis.arrived_at).as_seconds_f64();
             self.metrics
                 .recorded(analysis.channel.as_str(), outcome, waited);
+            // Counted once on record: an analysis retried after a
+            // transient failure scans its files again.
+            for file in &analysis.files {
+                self.metrics.file(&file.verdict);
+            }
             tracing::info!(
                 supplement_id = %analysis.supplement_id,
                 outcome,

@@ -30,11 +30,7 @@ pub async fn run(
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        let relayed = relay_once(&pool, &producer).await;
-        if let Ok(sent) = relayed {
-            published.inc_by(sent as u64);
-        }
-        match relayed {
+        match relay_once(&pool, &producer, &published).await {
             Ok(0) => {
                 backoff = Duration::from_millis(200);
                 // Woken by a commit, or polled for rows another process wrote.
@@ -50,11 +46,15 @@ pub async fn run(
     }
 }
 
-/// Publishes one batch; returns how many rows were sent.
 /// Publishes one batch. Rows of one topic and key go one after another
 /// and stop at the first failure, so a key's events never overtake each
-/// other; different keys go side by side. Returns how many were sent.
-pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize, String> {
+/// other; different keys go side by side. Returns how many were sent, and
+/// counts them in `published` (also when another key's row failed).
+pub async fn relay_once(
+    pool: &PgPool,
+    producer: &EventProducer,
+    published: &Counter,
+) -> Result<usize, String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
     let ours: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
         .bind(RELAY_LOCK)
@@ -118,6 +118,7 @@ pub async fn relay_once(pool: &PgPool, producer: &EventProducer) -> Result<usize
     }
     mark_sent(&mut tx, &sent).await.map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
+    published.inc_by(sent.len() as u64);
     match first_error {
         Some(error) => Err(error),
         None => Ok(sent.len()),
@@ -142,7 +143,11 @@ async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), Failur
         .map(|(_, v)| v.as_str());
     let span = telemetry::producer_span(&row.topic);
     telemetry::follow(&span, stored);
-    let traceparent = span.in_scope(telemetry::current_traceparent);
+    // Without spans of our own (traces off, or filtered out), the stored
+    // context goes on as it came.
+    let traceparent = span
+        .in_scope(telemetry::current_traceparent)
+        .or_else(|| stored.map(str::to_owned));
     let headers: Vec<(&str, &[u8])> = row
         .headers
         .iter()

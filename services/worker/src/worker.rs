@@ -93,7 +93,7 @@ impl Worker {
         probes::s3(&health, store.clone(), config.inbound_bucket.clone());
         probes::clamd(&health, scanner.clone());
         let producer = EventProducer::new(&kafka)?;
-        probes::kafka(&health, producer.clone());
+        probes::kafka(&health, producer.clone(), intake_core::topics::SECUREMAIL);
 
         let (caught_up_tx, caught_up) = oneshot::channel();
         let _registry =

@@ -139,23 +139,29 @@ impl EventProducer {
         }
     }
 
-    /// Waits for everything in flight, e.g. before shutdown.
     /// The full name of `spec` (with the configured prefix).
     pub fn topic_name(&self, spec: &TopicSpec) -> String {
         self.topics.name(spec)
     }
 
-    /// Whether a broker answers a metadata request within `timeout` (a
-    /// readiness probe). librdkafka's call blocks: off the runtime.
-    pub async fn reachable(&self, timeout: Duration) -> Result<(), KafkaError> {
+    /// Whether a broker answers a metadata request for one topic within
+    /// `timeout` (a readiness probe: the whole cluster's metadata would
+    /// cost the broker more than the question is worth). librdkafka's call
+    /// blocks: off the runtime.
+    pub async fn reachable(&self, spec: &TopicSpec, timeout: Duration) -> Result<(), KafkaError> {
         let producer = self.producer.clone();
+        let topic = self.topics.name(spec);
         tokio::task::spawn_blocking(move || {
-            producer.client().fetch_metadata(None, timeout).map(|_| ())
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), timeout)
+                .map(|_| ())
         })
         .await
         .unwrap_or(Err(KafkaError::Canceled))
     }
 
+    /// Waits for everything in flight, e.g. before shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
     }

@@ -28,13 +28,16 @@ pub struct Health {
     startup: Dependency,
 }
 
-/// One thing a service needs. Down until first seen up: a service that has
+/// One thing a service uses. Down until first seen up: a service that has
 /// not yet reached its database is not ready.
 #[derive(Clone)]
 pub struct Dependency {
     name: &'static str,
     up: Arc<AtomicBool>,
     gauge: Gauge,
+    /// Whether the service is not ready while it is down; otherwise the
+    /// gauge alone says so (a part of the service needs it, not all).
+    needed: bool,
 }
 
 impl Health {
@@ -45,17 +48,13 @@ impl Health {
             "1 while the service reaches the dependency, 0 while it does not",
             up.clone(),
         );
-        let mut health = Self {
-            dependencies: Arc::default(),
+        let dependencies = Arc::default();
+        let startup = add(&dependencies, &up, "startup", true);
+        Self {
+            dependencies,
             up,
-            startup: Dependency {
-                name: "startup",
-                up: Arc::default(),
-                gauge: Gauge::default(),
-            },
-        };
-        health.startup = health.dependency("startup");
-        health
+            startup,
+        }
     }
 
     /// Every dependency is known now; ready once they are all up.
@@ -63,47 +62,41 @@ impl Health {
         self.startup.set_up();
     }
 
-    /// A dependency whose state the caller sets.
+    /// A dependency the service cannot work without, whose state the
+    /// caller sets.
     pub fn dependency(&self, name: &'static str) -> Dependency {
-        let dependency = Dependency {
-            name,
-            up: Arc::default(),
-            gauge: self
-                .up
-                .get_or_create(&DependencyLabel {
-                    dependency: name.to_owned(),
-                })
-                .clone(),
-        };
-        self.dependencies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(dependency.clone());
-        dependency
+        add(&self.dependencies, &self.up, name, true)
     }
 
-    /// A dependency checked by `check` every `every`, in a task of its
-    /// own; a check that takes longer than `every` counts as down.
-    pub fn probe<F, Fut, E>(&self, name: &'static str, every: Duration, mut check: F) -> Dependency
+    /// A dependency the service needs, checked by `check` every `every`
+    /// in a task of its own; a check that takes longer counts as down.
+    pub fn probe<F, Fut, E>(&self, name: &'static str, every: Duration, check: F) -> Dependency
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send,
         E: Display,
     {
         let dependency = self.dependency(name);
-        let state = dependency.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match tokio::time::timeout(every, check()).await {
-                    Ok(Ok(())) => state.set_up(),
-                    Ok(Err(error)) => state.set_down(&error),
-                    Err(_) => state.set_down(&format_args!("no answer within {every:?}")),
-                }
-            }
-        });
+        watch(dependency.clone(), every, check);
+        dependency
+    }
+
+    /// As `probe`, for a dependency only a part of the service uses: shown
+    /// in `intake_dependency_up`, never a reason to take the whole service
+    /// out of rotation.
+    pub fn probe_optional<F, Fut, E>(
+        &self,
+        name: &'static str,
+        every: Duration,
+        check: F,
+    ) -> Dependency
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send,
+        E: Display,
+    {
+        let dependency = add(&self.dependencies, &self.up, name, false);
+        watch(dependency.clone(), every, check);
         dependency
     }
 
@@ -113,10 +106,53 @@ impl Health {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|d| !d.is_up())
+            .filter(|d| d.needed && !d.is_up())
             .map(|d| d.name)
             .collect()
     }
+}
+
+fn add(
+    dependencies: &Mutex<Vec<Dependency>>,
+    up: &Family<DependencyLabel, Gauge>,
+    name: &'static str,
+    needed: bool,
+) -> Dependency {
+    let dependency = Dependency {
+        name,
+        up: Arc::default(),
+        gauge: up
+            .get_or_create(&DependencyLabel {
+                dependency: name.to_owned(),
+            })
+            .clone(),
+        needed,
+    };
+    dependencies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(dependency.clone());
+    dependency
+}
+
+fn watch<F, Fut, E>(state: Dependency, every: Duration, mut check: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: Display,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match tokio::time::timeout(every, check()).await {
+                Ok(Ok(())) => state.set_up(),
+                Ok(Err(error)) => state.set_down(&error),
+                Err(_) => state.set_down(&format_args!("no answer within {every:?}")),
+            }
+        }
+    });
 }
 
 impl Dependency {
@@ -148,8 +184,8 @@ impl Dependency {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ready_only_when_every_dependency_is_up() {
+    #[tokio::test]
+    async fn ready_only_when_every_dependency_is_up() {
         let mut registry = Registry::default();
         let health = Health::new(&mut registry);
         let db = health.dependency("postgres");
@@ -166,6 +202,16 @@ mod tests {
         assert!(health.down().is_empty());
         clamd.set_down(&"connection refused");
         assert_eq!(health.down(), ["clamd"]);
+        clamd.set_up();
+        let optional = health.probe_optional("smtp", Duration::from_secs(60), || async {
+            Err::<(), _>("refused")
+        });
+        assert!(!optional.is_up());
+        assert!(
+            health.down().is_empty(),
+            "an optional dependency never blocks readiness"
+        );
+        clamd.set_down(&"connection refused");
         let text = crate::ops::encode(&registry);
         assert!(
             text.contains(r#"intake_dependency_up{dependency="clamd"} 0"#),

@@ -68,35 +68,63 @@ impl HttpMetrics {
     }
 }
 
-/// Middleware: counts and times every request.
+/// The status counted for a request whose caller went away before the
+/// answer (an upload cut off midway), as nginx logs it.
+const CLIENT_CLOSED: u16 = 499;
+
+/// Middleware (a route layer, so every request has its matched route):
+/// counts and times every request, also one dropped because its caller
+/// went away.
 pub async fn track(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let start = Instant::now();
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let mut pending = Pending {
+        metrics,
+        route,
+        start: Instant::now(),
+        status: CLIENT_CLOSED,
+    };
     let response = next.run(request).await;
-    metrics
-        .durations
-        .get_or_create(&RouteLabel {
-            route: route.clone(),
-        })
-        .observe(start.elapsed().as_secs_f64());
+    pending.status = response.status().as_u16();
     if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
-        metrics
+        pending
+            .metrics
             .refusals
             .get_or_create(&RefusalLabels {
-                route: route.clone(),
+                route: pending.route.clone(),
                 reason,
             })
             .inc();
     }
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
     response
+}
+
+/// Records the request when dropped: after the answer, or when the
+/// request's future is dropped because the connection closed.
+struct Pending {
+    metrics: HttpMetrics,
+    route: String,
+    start: Instant,
+    status: u16,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.metrics
+            .durations
+            .get_or_create(&RouteLabel {
+                route: self.route.clone(),
+            })
+            .observe(self.start.elapsed().as_secs_f64());
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: std::mem::take(&mut self.route),
+                status: self.status,
+            })
+            .inc();
+    }
 }

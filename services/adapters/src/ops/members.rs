@@ -32,6 +32,15 @@ pub fn report(pool: PgPool, group: &str, instance: &str) -> Membership {
                 if let Err(error) = seen {
                     tracing::debug!(%error, "could not report this consumer alive");
                 }
+                // Processes that died long ago (named host:pid, a new
+                // name each start) leave rows nobody refreshes.
+                let _ = sqlx::query(
+                    "delete from consumer_heartbeats
+                      where group_id = $1 and seen_at < now() - interval '1 day'",
+                )
+                .bind(&group)
+                .execute(&pool)
+                .await;
             }
         })
     };
@@ -54,25 +63,31 @@ impl Membership {
     /// A clean stop: the group shows no member now, not in 15 seconds.
     pub async fn leave(self) {
         self.task.abort();
-        let _ =
+        // An upsert under way must not land after the delete.
+        let _ = self.task.await;
+        let delete =
             sqlx::query("delete from consumer_heartbeats where group_id = $1 and instance = $2")
                 .bind(&self.group)
                 .bind(&self.instance)
-                .execute(&self.pool)
-                .await;
+                .execute(&self.pool);
+        // A stop is not held up by a database that is away: the row then
+        // ages out like a crashed process's.
+        let _ = tokio::time::timeout(Duration::from_secs(2), delete).await;
     }
 }
 
-/// Processes of `group` seen alive lately.
-pub async fn live(pool: &PgPool, group: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "select count(*) from consumer_heartbeats
-          where group_id = $1 and seen_at > now() - $2::interval",
+/// Processes of `group` seen alive lately, or `None` when none of the
+/// group has reported in the last day (it does not report at all).
+pub async fn live(pool: &PgPool, group: &str) -> Result<Option<i64>, sqlx::Error> {
+    let (recent, known): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where seen_at > now() - $2::interval), count(*)
+           from consumer_heartbeats where group_id = $1",
     )
     .bind(group)
     .bind(format!("{} seconds", EVERY.as_secs() * 3))
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok((known > 0).then_some(recent))
 }
 
 /// This process's name among a group's members: the configured instance

@@ -23,12 +23,30 @@ pub use server::{OpsError, serve};
 
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpsConfig {
     /// Where `/metrics` and `/health/*` listen. Each service has its own
     /// default so that the local stack runs them side by side.
+    #[serde(default)]
     pub listen: Option<SocketAddr>,
+    /// Whether the worker counts and times its stages (for measuring what
+    /// that costs; `/metrics` then shows the readiness gauges only).
+    #[serde(default = "on")]
+    pub metrics: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            metrics: true,
+        }
+    }
 }
 
 impl OpsConfig {

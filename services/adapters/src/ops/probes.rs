@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use intake_core::topics::TopicSpec;
 use sqlx::PgPool;
 
 use super::{Dependency, Health};
@@ -21,13 +22,16 @@ pub fn postgres(health: &Health, pool: PgPool) -> Dependency {
     })
 }
 
-pub fn kafka(health: &Health, producer: EventProducer) -> Dependency {
+/// Asks about `topic` only, within half the interval so that a slow
+/// answer is reported as such rather than as the probe's own timeout.
+pub fn kafka(health: &Health, producer: EventProducer, topic: TopicSpec) -> Dependency {
     health.probe("kafka", EVERY, move || {
         let producer = producer.clone();
-        async move { producer.reachable(EVERY).await }
+        async move { producer.reachable(&topic, EVERY / 2).await }
     })
 }
 
+/// HeadBucket: the credentials need `s3:ListBucket` on `bucket`.
 pub fn s3(health: &Health, store: ObjectStore, bucket: String) -> Dependency {
     health.probe("s3", EVERY, move || {
         let (store, bucket) = (store.clone(), bucket.clone());

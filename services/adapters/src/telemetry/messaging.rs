@@ -46,12 +46,14 @@ pub fn producer_span(topic: &str) -> Span {
     )
 }
 
-/// The `traceparent` header among a record's headers, if it is text.
+/// The `traceparent` header among a record's headers, if it is text: the
+/// last one, as the event decoder reads a repeated header.
 pub fn traceparent_header<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
 ) -> Option<&'a str> {
     headers
         .into_iter()
-        .find(|(name, _)| *name == "traceparent")
+        .filter(|(name, _)| *name == "traceparent")
+        .last()
         .and_then(|(_, value)| std::str::from_utf8(value).ok())
 }

@@ -32,15 +32,33 @@ pub enum LogFormat {
     Pretty,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Spans and trace context at all. Off, records carry no
+    /// `traceparent` of this service and nothing is exported.
+    #[serde(default = "on")]
+    pub traces: bool,
     /// An OTLP/HTTP traces endpoint, used as given, e.g.
     /// `http://127.0.0.1:4318/v1/traces` (a collector beside the service).
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::default(),
+            traces: true,
+            otlp_endpoint: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +102,9 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Telemetry
         provider = provider.with_batch_exporter(exporter);
     }
     let provider = provider.build();
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
+    let otel = config
+        .traces
+        .then(|| tracing_opentelemetry::layer().with_tracer(provider.tracer(service)));
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter).with(otel);

@@ -24,19 +24,21 @@ pub async fn page(State(app): State<App>, PageLang(t): PageLang, user: WebUser) 
         return web_error(&frame, ApiError::denied("role", None));
     }
     let Some(prometheus) = &app.prometheus else {
+        tracing::warn!("the operations page has no figures: inbox.prometheus_url is not set");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            pages::operations_unavailable(&frame, "inbox.prometheus_url is not set"),
+            pages::operations_unavailable(&frame),
         )
             .into_response();
     };
     match operations::overview(prometheus, Utc::now()).await {
         Ok(overview) => pages::operations_page(&frame, &overview).into_response(),
+        // The detail (addresses, queries) goes to the log, not the page.
         Err(error) => {
             tracing::warn!(%error, "the operations page cannot read Prometheus");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                pages::operations_unavailable(&frame, &error.to_string()),
+                pages::operations_unavailable(&frame),
             )
                 .into_response()
         }

@@ -6,7 +6,7 @@ use axum::response::Html;
 use maud::{Markup, html};
 
 use super::{Frame, channel_name, layout};
-use crate::operations::{CHART_SPAN, Chart, Overview};
+use crate::operations::{CHART_SPAN, Chart, Overview, PartitionRow};
 use crate::web::texts::Texts;
 
 const WIDTH: f64 = 640.0;
@@ -39,30 +39,18 @@ pub fn operations_page(frame: &Frame<'_>, o: &Overview) -> Html<String> {
                 }
             }
             h2 { (t.get("ops_partitions")) }
+            @let behind: Vec<&PartitionRow> = o.partitions.iter().filter(|p| p.needs_attention()).collect();
             @if o.partitions.is_empty() {
                 p { (t.get("ops_no_figures")) }
             } @else {
-                table {
-                    thead { tr {
-                        th scope="col" { (t.get("ops_col_group")) }
-                        th scope="col" { (t.get("ops_col_topic")) }
-                        th scope="col" { (t.get("ops_col_partition")) }
-                        th scope="col" { (t.get("ops_col_records")) }
-                        th scope="col" { (t.get("ops_col_seconds")) }
-                        th scope="col" { (t.get("ops_col_status")) }
-                    } }
-                    tbody {
-                        @for p in &o.partitions {
-                            tr {
-                                td { (p.group) }
-                                td { (p.topic) }
-                                td.num { (p.partition) }
-                                td.num { (p.records) }
-                                td.num { (duration(p.seconds)) }
-                                td { (status_name(t, &p.status)) }
-                            }
-                        }
-                    }
+                @if behind.is_empty() {
+                    p { (t.fill("ops_all_caught_up", &[("count", &o.partitions.len().to_string())])) }
+                } @else {
+                    (partition_table(t, &behind))
+                }
+                details {
+                    summary { (t.fill("ops_all_partitions", &[("count", &o.partitions.len().to_string())])) }
+                    (partition_table(t, &o.partitions.iter().collect::<Vec<_>>()))
                 }
             }
             h2 { (t.get("ops_business")) }
@@ -109,8 +97,35 @@ pub fn operations_page(frame: &Frame<'_>, o: &Overview) -> Html<String> {
     )
 }
 
+fn partition_table(t: Texts, rows: &[&PartitionRow]) -> Markup {
+    html! {
+        table {
+            thead { tr {
+                th scope="col" { (t.get("ops_col_group")) }
+                th scope="col" { (t.get("ops_col_topic")) }
+                th scope="col" { (t.get("ops_col_partition")) }
+                th scope="col" { (t.get("ops_col_records")) }
+                th scope="col" { (t.get("ops_col_seconds")) }
+                th scope="col" { (t.get("ops_col_status")) }
+            } }
+            tbody {
+                @for p in rows {
+                    tr {
+                        td { (p.group) }
+                        td { (p.topic) }
+                        td.num { (p.partition) }
+                        td.num { (p.records) }
+                        td.num { (duration(p.seconds)) }
+                        td { (status_name(t, &p.status)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// When Prometheus is not configured or does not answer.
-pub fn operations_unavailable(frame: &Frame<'_>, why: &str) -> Html<String> {
+pub fn operations_unavailable(frame: &Frame<'_>) -> Html<String> {
     let t = frame.t;
     layout(
         frame,
@@ -118,7 +133,6 @@ pub fn operations_unavailable(frame: &Frame<'_>, why: &str) -> Html<String> {
         html! {
             h1 { (t.get("ops_title")) }
             p.error role="alert" { (t.get("ops_unavailable")) }
-            p { code { (why) } }
         },
     )
 }
