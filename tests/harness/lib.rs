@@ -131,6 +131,22 @@ impl Stack {
         self.settings.get(key)
     }
 
+    /// The stack's S3 and Kafka settings, as every service process of a
+    /// test gets them.
+    pub fn s3_and_kafka_env(&self) -> Vec<(String, String)> {
+        [
+            "INTAKE_S3__ENDPOINT",
+            "INTAKE_S3__REGION",
+            "INTAKE_S3__ACCESS_KEY_ID",
+            "INTAKE_S3__SECRET_ACCESS_KEY",
+            "INTAKE_S3__FORCE_PATH_STYLE",
+            "INTAKE_KAFKA__BROKERS",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), self.get(k)))
+        .collect()
+    }
+
     pub fn repo_dir(&self) -> &std::path::Path {
         self.settings.repo_dir()
     }

@@ -49,17 +49,7 @@ impl TestWorker {
         let (store, quarantine_bucket) = stack.bucket().await;
         drop(store);
         let group = unique("worker");
-        let mut env: Vec<(String, String)> = [
-            "INTAKE_S3__ENDPOINT",
-            "INTAKE_S3__REGION",
-            "INTAKE_S3__ACCESS_KEY_ID",
-            "INTAKE_S3__SECRET_ACCESS_KEY",
-            "INTAKE_S3__FORCE_PATH_STYLE",
-            "INTAKE_KAFKA__BROKERS",
-        ]
-        .iter()
-        .map(|k| (k.to_string(), stack.get(k)))
-        .collect();
+        let mut env = stack.s3_and_kafka_env();
         env.extend([
             (
                 "INTAKE_KAFKA__TOPIC_PREFIX".into(),

@@ -59,13 +59,7 @@ pub fn operations_page(frame: &Frame<'_>, o: &Overview) -> Html<String> {
                 p { (t.get("ops_nothing_waits")) }
             } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (t.get("ops_col_stage")) }
-                        th scope="col" { (t.get("ops_col_unit")) }
-                        th scope="col" { (t.get("col_channel")) }
-                        th scope="col" { (t.get("ops_col_waiting")) }
-                        th scope="col" { (t.get("ops_col_oldest")) }
-                    } }
+                    (head(t, &["ops_col_stage", "ops_col_unit", "col_channel", "ops_col_waiting", "ops_col_oldest"]))
                     tbody {
                         @for b in &o.business {
                             tr {
@@ -97,17 +91,19 @@ pub fn operations_page(frame: &Frame<'_>, o: &Overview) -> Html<String> {
     )
 }
 
+/// A table's header row, from the keys of its column names.
+fn head(t: Texts, columns: &[&str]) -> Markup {
+    html! {
+        thead { tr {
+            @for column in columns { th scope="col" { (t.get(column)) } }
+        } }
+    }
+}
+
 fn partition_table(t: Texts, rows: &[&PartitionRow]) -> Markup {
     html! {
         table {
-            thead { tr {
-                th scope="col" { (t.get("ops_col_group")) }
-                th scope="col" { (t.get("ops_col_topic")) }
-                th scope="col" { (t.get("ops_col_partition")) }
-                th scope="col" { (t.get("ops_col_records")) }
-                th scope="col" { (t.get("ops_col_seconds")) }
-                th scope="col" { (t.get("ops_col_status")) }
-            } }
+            (head(t, &["ops_col_group", "ops_col_topic", "ops_col_partition", "ops_col_records", "ops_col_seconds", "ops_col_status"]))
             tbody {
                 @for p in rows {
                     tr {
