@@ -56,7 +56,11 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start(stack: &Stack, limits: Limits) -> Self {
-        let kafka = stack.kafka();
+        Self::start_with_kafka(stack, limits, stack.kafka()).await
+    }
+
+    /// On another broker than the stack's (one a test can freeze).
+    pub async fn start_with_kafka(stack: &Stack, limits: Limits, kafka: KafkaConfig) -> Self {
         ensure_topics(&kafka, &[topics::SECUREMAIL, topics::ENTER_FINLAND])
             .await
             .expect("create inbound topics");

@@ -6,6 +6,7 @@
 //! Addresses come from `INTAKE_*` variables when set, else from
 //! `infra/local/stack.env`, so `cargo test` works with or without `make`.
 
+pub mod broker;
 mod db;
 pub mod gateway;
 pub mod inbox;
@@ -129,6 +130,21 @@ impl Stack {
 
     pub fn get(&self, key: &str) -> String {
         self.settings.get(key)
+    }
+
+    /// Where `make stack-up` installs the stack's tools (as `lib.sh` says).
+    pub fn tools_dir(&self) -> std::path::PathBuf {
+        std::env::var("INTAKE_TOOLS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::env::var("XDG_CACHE_HOME")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|_| {
+                        std::path::PathBuf::from(std::env::var("HOME").expect("HOME"))
+                            .join(".cache")
+                    })
+                    .join("intake")
+            })
     }
 
     /// The stack's S3 and Kafka settings, as every service process of a

@@ -77,17 +77,8 @@ impl TestSmtp {
             .repo_dir()
             .join("target/test-logs")
             .join(unique("smtp"));
-        let tools = std::env::var("INTAKE_TOOLS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                std::env::var("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|_| {
-                        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache")
-                    })
-                    .join("intake")
-            });
-        let python = tools
+        let python = stack
+            .tools_dir()
             .join(format!(
                 "smtp-venv-{}-dkimpy-{}",
                 stack.get("STACK_AIOSMTPD_VERSION"),

@@ -59,16 +59,17 @@ pub fn assert_within_memory_budget(worker: &TestWorker) {
     );
 }
 
+/// The gateway limits these tests send within.
+pub fn limits() -> Limits {
+    Limits {
+        max_attachment_bytes: ONE_MIB,
+        max_message_bytes: 4 * ONE_MIB,
+        max_attachments: 10,
+    }
+}
+
 pub async fn gateway(stack: &Stack) -> TestGateway {
-    TestGateway::start(
-        stack,
-        Limits {
-            max_attachment_bytes: ONE_MIB,
-            max_message_bytes: 4 * ONE_MIB,
-            max_attachments: 10,
-        },
-    )
-    .await
+    TestGateway::start(stack, limits()).await
 }
 
 pub async fn publish_registry(gateway: &TestGateway, population: &Population) {

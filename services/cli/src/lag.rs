@@ -301,7 +301,7 @@ pub fn render(looks: &[GroupLook], window: &Window, now: DateTime<Utc>) -> Strin
     out
 }
 
-async fn look_all(
+pub async fn look_all(
     kafka: &kafka::KafkaConfig,
     groups: &[(String, Vec<TopicSpec>)],
 ) -> anyhow::Result<Vec<GroupLook>> {

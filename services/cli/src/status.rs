@@ -46,6 +46,10 @@ async fn pending(pool: &PgPool) -> anyhow::Result<Pending> {
     })
 }
 
+/// How long `intake status` waits for the broker before saying it does not
+/// answer.
+const BROKER_PATIENCE: Duration = Duration::from_secs(20);
+
 pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
     let config: Config = intake_adapters::config::load().context("failed to load configuration")?;
     let pool = pg::connect(&config.postgres).await?;
@@ -121,14 +125,25 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
     );
 
     let groups = crate::lag::catalogue(&config.worker, &config.receipts);
-    let kafka = config.kafka.clone();
-    let looks = tokio::task::spawn_blocking(move || {
-        groups
-            .iter()
-            .map(|(group, specs)| crate::lag::look(&kafka, group, specs))
-            .collect::<anyhow::Result<Vec<_>>>()
-    })
-    .await??;
+    // A broker that does not answer is news, not a failure of this command:
+    // everything above came from PostgreSQL.
+    let looks = tokio::time::timeout(
+        BROKER_PATIENCE,
+        crate::lag::look_all(&config.kafka, &groups),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("no answer within {BROKER_PATIENCE:?}"))
+    .and_then(|looked| looked);
+    let looks = match looks {
+        Ok(looks) => looks,
+        Err(e) => {
+            println!(
+                "Consumer lag: the broker at {} does not answer ({e:#}).",
+                config.kafka.brokers
+            );
+            return Ok(());
+        }
+    };
     for look in looks {
         println!("Consumer lag of group {}:", look.group);
         let mut topics: Vec<(String, Vec<i64>)> = Vec::new();

@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod headers;
 mod producer;
+pub mod watch;
 
 pub use admin::{TopicState, ensure_topics};
 pub use config::KafkaConfig;
