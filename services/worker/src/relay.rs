@@ -136,11 +136,8 @@ struct Failure {
 /// written in; the record carries the span's own `traceparent`, so its
 /// consumers see the relay's hop.
 async fn publish(producer: &EventProducer, row: &OutboxRow) -> Result<(), Failure> {
-    let stored = row
-        .headers
-        .iter()
-        .find(|(k, _)| k == "traceparent")
-        .map(|(_, v)| v.as_str());
+    let stored =
+        telemetry::traceparent_header(row.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
     let span = telemetry::producer_span(&row.topic);
     telemetry::follow(&span, stored);
     // Without spans of our own (traces off, or filtered out), the stored
