@@ -5,6 +5,7 @@
 
 mod arrival_order;
 mod full_mix;
+mod group_commit;
 mod hostile;
 mod operations;
 mod outbox;
@@ -12,4 +13,5 @@ mod reconcile;
 mod sandbox;
 mod scanner_outage;
 mod sealed;
+mod store;
 mod support;

@@ -5,7 +5,7 @@
 use intake_adapters::kafka::EventProducer;
 use intake_core::topics;
 use intake_tests::Stack;
-use intake_worker::relay::{SET_ASIDE_AFTER, relay_once};
+use intake_worker::stage::publish::{SET_ASIDE_AFTER, relay_once};
 use prometheus_client::metrics::counter::Counter;
 
 use crate::support::gateway;

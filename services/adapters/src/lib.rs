@@ -8,6 +8,7 @@ pub mod kafka;
 pub mod local_secrets;
 pub mod ops;
 pub mod pg;
+pub mod retry;
 pub mod s3;
 pub mod sealing;
 pub mod shutdown;

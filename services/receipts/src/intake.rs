@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use intake_adapters::kafka::{EventProducer, record_headers};
+use intake_adapters::retry::{Backoff, retry};
 use intake_adapters::telemetry;
 use intake_core::events::{Event, ReceiptRequested};
 use intake_core::receipt::RateLimit;
@@ -16,7 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use crate::store::{self, Stored};
+use crate::store::{self, StoreError, Stored};
 
 pub struct Intake {
     pub consumer: StreamConsumer,
@@ -31,6 +32,9 @@ pub struct Intake {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// A request is stored before its offset moves on: retried until it is,
+/// unless the database refuses it by its rules.
+const STORE_RETRY: Backoff = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
 
 impl Intake {
     pub async fn run(self) {
@@ -55,7 +59,10 @@ impl Intake {
                 match Event::<ReceiptRequested>::decode(headers.iter().copied(), payload) {
                     Ok(event) => match self.store(&event.data).await {
                         Ok(()) => {}
-                        Err(error) => self.park(&message, &headers, payload, &error).await,
+                        Err(error) => {
+                            self.park(&message, &headers, payload, &error.to_string())
+                                .await
+                        }
                     },
                     Err(error) => {
                         self.park(&message, &headers, payload, &error.to_string())
@@ -97,43 +104,37 @@ impl Intake {
 
     /// Retried until stored (the offset must not pass a request that is
     /// not); a request the database refuses by its rules is returned.
-    async fn store(&self, request: &ReceiptRequested) -> Result<(), String> {
+    async fn store(&self, request: &ReceiptRequested) -> Result<(), StoreError> {
         let message_id = intake_core::receipt::receipt_message_id(request.receipt_id, &self.domain);
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            match store::store(&self.pool, request, &message_id, self.limit).await {
-                Ok(stored) => {
-                    self.metrics.request(stored.as_str());
-                    match stored {
-                        Stored::Admitted => self.wake.notify_one(),
-                        Stored::Suppressed(reason) => tracing::info!(
-                            receipt_id = %request.receipt_id,
-                            supplement_id = %request.supplement_id,
-                            reason,
-                            "no receipt will be sent"
-                        ),
-                        Stored::Held(reason) => tracing::info!(
-                            receipt_id = %request.receipt_id,
-                            supplement_id = %request.supplement_id,
-                            reason,
-                            "receipt held to be combined with others to the same address"
-                        ),
-                        // Counted by tests and worth seeing: redelivery is
-                        // normal after a rebalance, a storm of it is not.
-                        Stored::AlreadyKnown => tracing::info!(
-                            receipt_id = %request.receipt_id,
-                            "receipt request redelivered; already stored"
-                        ),
-                    }
-                    return Ok(());
-                }
-                Err(error) if error.is_permanent() => return Err(error.to_string()),
-                Err(error) => {
-                    tracing::warn!(error = %error, receipt_id = %request.receipt_id, "cannot store the receipt request; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-            }
+        let stored = retry(STORE_RETRY, "storing the receipt request", || async {
+            store::store(&self.pool, request, &message_id, self.limit)
+                .await
+                .map_err(StoreError::classified)
+        })
+        .await
+        .map_err(|e| e.into_inner())?;
+        self.metrics.request(stored.as_str());
+        match stored {
+            Stored::Admitted => self.wake.notify_one(),
+            Stored::Suppressed(reason) => tracing::info!(
+                receipt_id = %request.receipt_id,
+                supplement_id = %request.supplement_id,
+                reason,
+                "no receipt will be sent"
+            ),
+            Stored::Held(reason) => tracing::info!(
+                receipt_id = %request.receipt_id,
+                supplement_id = %request.supplement_id,
+                reason,
+                "receipt held to be combined with others to the same address"
+            ),
+            // Counted by tests and worth seeing: redelivery is normal
+            // after a rebalance, a storm of it is not.
+            Stored::AlreadyKnown => tracing::info!(
+                receipt_id = %request.receipt_id,
+                "receipt request redelivered; already stored"
+            ),
         }
+        Ok(())
     }
 }

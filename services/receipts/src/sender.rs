@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
+use intake_adapters::retry::{Backoff, retry};
 use intake_core::events::ReceiptRecipient;
 use intake_core::receipt::{
     Attempt, RateLimit, ReceiptState, RetryPolicy, Templates, after_attempt, mask_addresses,
@@ -19,7 +20,10 @@ use tokio::sync::Notify;
 use crate::eservice::{Eservice, Notification};
 use crate::mail::{Envelope, Mailer};
 use crate::metrics::ReceiptMetrics;
-use crate::store::{self, Claimed};
+use crate::store::{self, Claimed, StoreError};
+
+/// Recording a delivery's outcome is retried for as long as the lease lasts.
+const RECORD_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
 pub struct Sender {
     pub pool: PgPool,
@@ -159,24 +163,24 @@ impl Sender {
     /// attempt's outcome is the one on record.
     async fn record(&self, claimed: &Claimed, next: &intake_core::receipt::Next) -> bool {
         let id = claimed.request.receipt_id;
-        let mut backoff = Duration::from_millis(100);
-        let give_up = tokio::time::Instant::now() + self.lease;
-        loop {
-            match store::finish(&self.pool, id, claimed.attempt, next).await {
-                Ok(true) => return true,
-                Ok(false) => {
-                    tracing::warn!("the receipt's lease had run out; a newer attempt decides");
-                    return false;
-                }
-                Err(error) if tokio::time::Instant::now() + backoff < give_up => {
-                    tracing::warn!(error = %error, "cannot record the receipt's outcome; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => {
-                    tracing::error!(error = %error, "could not record the receipt's outcome within its lease");
-                    return false;
-                }
+        let attempt = retry(RECORD_RETRY, "recording the receipt's outcome", || async {
+            store::finish(&self.pool, id, claimed.attempt, next)
+                .await
+                .map_err(StoreError::classified)
+        });
+        match tokio::time::timeout(self.lease, attempt).await {
+            Ok(Ok(true)) => true,
+            Ok(Ok(false)) => {
+                tracing::warn!("the receipt's lease had run out; a newer attempt decides");
+                false
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "could not record the receipt's outcome");
+                false
+            }
+            Err(_) => {
+                tracing::error!("could not record the receipt's outcome within its lease");
+                false
             }
         }
     }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use intake_adapters::retry::Retry;
 use intake_core::events::{ReceiptRecipient, ReceiptRequested};
 use intake_core::receipt::{Admission, Next, RateLimit, ReceiptState, RecipientHistory};
 use sqlx::{PgConnection, PgPool};
@@ -30,6 +31,15 @@ impl StoreError {
             }
             StoreError::Db(_) => false,
             StoreError::Request(..) => true,
+        }
+    }
+
+    /// Whether another try may succeed.
+    pub fn classified(self) -> Retry<Self> {
+        if self.is_permanent() {
+            Retry::Permanent(self)
+        } else {
+            Retry::Transient(self)
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct WorkerConfig {
     /// hold later supplements; as the gateway's `claim_stale_after`.
     #[serde(default = "default_claim_stale_after", with = "humantime_serde")]
     pub claim_stale_after: Duration,
+    /// Most outcomes recorded in one transaction (group commit): as many
+    /// as are ready, up to this.
+    #[serde(default = "default_record_batch")]
+    pub record_batch: usize,
 }
 
 fn default_group() -> String {
@@ -193,6 +197,9 @@ fn default_max_backoff() -> Duration {
 fn default_max_attempts() -> u32 {
     12
 }
+fn default_record_batch() -> usize {
+    256
+}
 fn default_claim_stale_after() -> Duration {
     Duration::from_secs(30 * 60)
 }
@@ -216,6 +223,12 @@ pub struct MemoryBudgetError {
 }
 
 impl WorkerConfig {
+    /// Retries of a failing step: doubling pauses from 200 ms up to
+    /// `max_backoff`, with jitter.
+    pub fn backoff(&self) -> intake_adapters::retry::Backoff {
+        intake_adapters::retry::Backoff::new(Duration::from_millis(200), self.max_backoff)
+    }
+
     /// The mail memory budget in KiB permits, checked to hold the largest
     /// mail (else that mail would wait for ever).
     pub fn mail_memory_permits(&self) -> Result<usize, MemoryBudgetError> {

@@ -7,17 +7,14 @@
 
 pub mod analyse;
 pub mod config;
-pub mod consumer;
 pub mod content;
 pub use intake_inspect as inspect;
 mod lanes;
 pub mod metrics;
-pub mod pipeline;
 pub mod registry;
-pub mod relay;
 pub mod sandbox;
 pub mod scan;
-pub mod sequencer;
+pub mod stage;
 pub mod store;
 mod worker;
 

@@ -95,6 +95,8 @@ pub struct WorkerMetrics {
     pub held: Gauge,
     pub scans_waiting: Gauge,
     pub published: Counter,
+    /// Times the consumer was cut off from its group or the broker.
+    pub cut_off: Counter,
 }
 
 impl WorkerMetrics {
@@ -112,6 +114,7 @@ impl WorkerMetrics {
             held: Gauge::default(),
             scans_waiting: Gauge::default(),
             published: Counter::default(),
+            cut_off: intake_adapters::kafka::watch::cut_off_counter(registry),
         };
         let r = registry;
         r.register(
@@ -210,6 +213,33 @@ impl WorkerMetrics {
         let span = tracing::info_span!("stage", otel.name = stage.as_str());
         let value = step.instrument(span).await;
         self.observe(stage, start);
+        value
+    }
+
+    /// Runs `step` for several records at once (one transaction for a
+    /// batch): each record's trace gets a span named for `stage` under its
+    /// own span, lasting the whole step, and each is timed.
+    pub async fn timed_together<T>(
+        &self,
+        stage: Stage,
+        parents: &[&tracing::Span],
+        step: impl Future<Output = T>,
+    ) -> T {
+        if !self.enabled {
+            return step.await;
+        }
+        let start = Instant::now();
+        let spans: Vec<tracing::Span> = parents
+            .iter()
+            .map(|parent| {
+                tracing::info_span!(parent: *parent, "stage", otel.name = stage.as_str(), batch = parents.len())
+            })
+            .collect();
+        let value = step.await;
+        for _ in &spans {
+            self.observe(stage, start);
+        }
+        drop(spans);
         value
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use intake_adapters::kafka::{KafkaConfig, record_headers};
+use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_core::events::{ApplicationRecord, Event};
 use intake_core::ids::ApplicationId;
 use intake_core::topics;
@@ -17,6 +18,8 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use crate::store::{RegistryChange, apply_registry};
+
+const STORE_RETRY: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -75,12 +78,14 @@ pub fn follow(
             let (partition, offset) = (message.partition(), message.offset());
             match change(&message) {
                 Ok(change) => {
-                    let mut backoff = Duration::from_millis(200);
-                    while let Err(error) = apply_registry(&pool, &change, partition, offset).await {
-                        tracing::warn!(error = %error, "could not store a registry record; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
+                    // Stored or retried for ever: matching must not run
+                    // against a registry with a hole in it.
+                    let _ = retry(STORE_RETRY, "storing a registry record", || async {
+                        apply_registry(&pool, &change, partition, offset)
+                            .await
+                            .map_err(Retry::Transient)
+                    })
+                    .await;
                 }
                 Err(error) => {
                     tracing::error!(

@@ -8,11 +8,11 @@
 
 use std::future::Future;
 use std::io;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
 use intake_adapters::clamav::{Scanner, Verdict};
+use intake_adapters::retry::Backoff;
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::content::ContentError;
@@ -36,16 +36,16 @@ pub enum Scanned {
 #[derive(Clone)]
 pub struct Scanning {
     scanner: Scanner,
-    max_backoff: Duration,
+    backoff: Backoff,
     /// Files currently waiting for the scanner to come back.
     waiting: Gauge,
 }
 
 impl Scanning {
-    pub fn new(scanner: Scanner, max_backoff: Duration, waiting: Gauge) -> Self {
+    pub fn new(scanner: Scanner, backoff: Backoff, waiting: Gauge) -> Self {
         Self {
             scanner,
-            max_backoff,
+            backoff,
             waiting,
         }
     }
@@ -63,7 +63,7 @@ impl Scanning {
         Fut: Future<Output = Result<S, ContentError>>,
         S: Stream<Item = io::Result<Bytes>>,
     {
-        let mut backoff = Duration::from_millis(250);
+        let mut delays = self.backoff.delays();
         let mut waiting = false;
         let mut failures_while_up = 0;
         let result = loop {
@@ -94,14 +94,14 @@ impl Scanning {
                         waiting = true;
                         self.waiting.inc();
                     }
+                    let retry_in = delays.next().unwrap_or(self.backoff.max);
                     tracing::warn!(
                         file = what,
                         error = format!("{error:#}"),
-                        retry_in = ?backoff,
+                        ?retry_in,
                         "virus scan failed; the file waits (fail closed)"
                     );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.max_backoff);
+                    tokio::time::sleep(retry_in).await;
                 }
             }
         };

@@ -1,11 +1,12 @@
-//! Starting the worker's tasks: registry follower, outbox relay,
-//! sequencer, status log and the consumer loop with its lanes.
+//! Starting the worker: the registry follower first (matching waits for
+//! it), then the stages from the last to the first (see `stage`), the
+//! status log and the group membership report.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use intake_adapters::clamav::Scanner;
-use intake_adapters::kafka::{EventProducer, KafkaConfig};
+use intake_adapters::kafka::{EventProducer, KafkaConfig, watch};
 use intake_adapters::ops::{Health, members, probes};
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::sealing::{KeyRing, Recipients};
@@ -19,9 +20,14 @@ use crate::analyse::Analyser;
 use crate::config::WorkerConfig;
 use crate::content::Content;
 use crate::metrics::WorkerMetrics;
-use crate::pipeline::Pipeline;
 use crate::scan::Scanning;
-use crate::sequencer::Sequencer;
+use crate::stage::{
+    self,
+    analyse::{AnalyseSettings, AnalyseStage},
+    consume::{ConsumeContext, ConsumeStage},
+    order::{Claims, OrderStage},
+    record::{RecordSettings, RecordStage},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -102,11 +108,11 @@ impl Worker {
         caught_up.await.map_err(|_| StartError::RegistryStopped)?;
         tracing::info!("applications registry caught up");
 
-        let scanning = Scanning::new(scanner, config.max_backoff, metrics.scans_waiting.clone());
+        let scanning = Scanning::new(scanner, config.backoff(), metrics.scans_waiting.clone());
         let analyser = Analyser {
-            content: Content::new(store, keys, recipients, metrics.clone()),
+            content: Content::new(store.clone(), keys, recipients, metrics.clone()),
             metrics: metrics.clone(),
-            scanning: scanning.clone(),
+            scanning,
             mime: config.mime_limits(),
             limits: config.inspect_limits(),
             inbound_bucket: config.inbound_bucket.clone(),
@@ -122,49 +128,78 @@ impl Worker {
             unpack_time_budget: config.unpack_time_budget,
             mail_memory: Arc::new(tokio::sync::Semaphore::new(mail_memory)),
         };
-        let relay = Arc::new(Notify::new());
-        // Bounded, and never waited on by their receivers' own senders: the
-        // consumer loop spawns handlers and never waits for one.
-        let (ready_tx, ready_rx) = mpsc::channel(CHANNEL_DEPTH);
-        let (finished_tx, finished_rx) = mpsc::channel(CHANNEL_DEPTH);
-        let pipeline = Arc::new(Pipeline {
-            pool: pool.clone(),
-            topics: kafka.topics(),
-            producer: producer.clone(),
-            analyser,
-            dedup_window: config.dedup_window,
-            non_party: config.non_party,
-            max_backoff: config.max_backoff,
-            max_attempts: config.max_attempts,
-            relay: relay.clone(),
-            sequencer: ready_tx,
-            finished: finished_tx,
-            metrics: metrics.clone(),
-            group_id: config.group_id.clone(),
-        });
-        tokio::spawn(crate::relay::run(
+        let backoff = config.backoff();
+
+        // The stages, from the last to the first: each is handed the next.
+        let publish = Arc::new(Notify::new());
+        tokio::spawn(stage::publish::run(
             pool.clone(),
-            producer,
-            relay,
-            config.max_backoff,
+            producer.clone(),
+            publish.clone(),
+            backoff,
             metrics.published.clone(),
         ));
-        tokio::spawn(
-            Sequencer {
-                pipeline: pipeline.clone(),
-                hold_limit: config.hold_limit,
-                claim_stale_after: config.claim_stale_after,
-                metrics: metrics.clone(),
-            }
-            .run(ready_rx),
+        let (to_record, record_inbox) = mpsc::channel(CHANNEL_DEPTH);
+        let record = RecordStage::new(
+            pool.clone(),
+            kafka.topics(),
+            RecordSettings {
+                dedup_window: config.dedup_window,
+                max_batch: config.record_batch,
+                backoff,
+            },
+            producer,
+            store,
+            publish,
+            metrics.clone(),
+        );
+        tokio::spawn(record.run(record_inbox));
+        let (to_order, order_inbox) = mpsc::channel(CHANNEL_DEPTH);
+        let finished_elsewhere = Arc::new(Notify::new());
+        tokio::spawn(stage::order::listen(
+            pool.clone(),
+            finished_elsewhere.clone(),
+            backoff,
+        ));
+        let order = OrderStage::new(
+            Claims {
+                pool: pool.clone(),
+                stale_after: config.claim_stale_after,
+                non_party: config.non_party,
+            },
+            to_record,
+            config.hold_limit,
+            finished_elsewhere,
+            backoff,
+            metrics.clone(),
+        );
+        tokio::spawn(order.run(order_inbox));
+        let analyse = AnalyseStage::new(
+            pool.clone(),
+            kafka.topics(),
+            analyser,
+            AnalyseSettings {
+                non_party: config.non_party,
+                backoff: backoff.attempts(config.max_attempts as usize),
+                group_id: config.group_id.clone(),
+            },
+            metrics.clone(),
+            to_order,
         );
 
         let names = kafka.topics();
         // A lane stalled longer than max.poll.interval (clamd away) makes
         // this member leave and rejoin, which redelivery and the
         // processed-event table absorb.
-        let client = kafka.member(&config.group_id, config.instance_id.as_deref());
-        let consumer: StreamConsumer = client.create()?;
+        let mut client = kafka.member(&config.group_id, config.instance_id.as_deref());
+        let watched = watch::watch(
+            &mut client,
+            &health,
+            metrics.cut_off.clone(),
+            kafka.consumer_stall_after,
+        );
+        let (consume, context) = ConsumeStage::new(analyse, config.lanes, watched, metrics.clone());
+        let consumer: StreamConsumer<ConsumeContext> = client.create_with_context(context)?;
         consumer.subscribe(&[
             &names.name(&topics::SECUREMAIL),
             &names.name(&topics::ENTER_FINLAND),
@@ -174,14 +209,8 @@ impl Worker {
             &config.group_id,
             &members::instance_name(config.instance_id.as_deref()),
         );
-        tokio::spawn(status_log(metrics.clone()));
-        let consumer = tokio::spawn(crate::consumer::run(
-            consumer,
-            pipeline,
-            config.lanes,
-            finished_rx,
-            metrics,
-        ));
+        tokio::spawn(status_log(metrics));
+        let consumer = tokio::spawn(consume.run(consumer));
         Ok(Self {
             consumer,
             membership,

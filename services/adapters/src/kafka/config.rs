@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use intake_core::topics::TopicNames;
 use rdkafka::ClientConfig;
@@ -23,9 +24,17 @@ pub struct KafkaConfig {
     /// trickle in.
     #[serde(default = "default_fetch_wait")]
     pub fetch_wait_max_ms: u32,
+    /// How long a consumer may be out of its group, or without a broker,
+    /// before it reports not ready and says so at ERROR.
+    #[serde(default = "default_stall_after", with = "humantime_serde")]
+    pub consumer_stall_after: Duration,
     /// Further librdkafka properties (`security.protocol`, `sasl.*`, ...).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+}
+
+fn default_stall_after() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_replication() -> i32 {
@@ -44,6 +53,7 @@ impl fmt::Debug for KafkaConfig {
             .field("topic_prefix", &self.topic_prefix)
             .field("replication_factor", &self.replication_factor)
             .field("fetch_wait_max_ms", &self.fetch_wait_max_ms)
+            .field("consumer_stall_after", &self.consumer_stall_after)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -56,6 +66,7 @@ impl KafkaConfig {
             topic_prefix: String::new(),
             replication_factor: default_replication(),
             fetch_wait_max_ms: default_fetch_wait(),
+            consumer_stall_after: default_stall_after(),
             properties: BTreeMap::new(),
         }
     }

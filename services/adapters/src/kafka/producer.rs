@@ -10,6 +10,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
 use super::KafkaConfig;
 use super::headers::owned_headers;
+use crate::retry::{Backoff, Retry, retry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -131,12 +132,13 @@ impl EventProducer {
         let mut headers = headers.to_vec();
         headers.push(("intake_error", error.as_bytes()));
         headers.push(("intake_origin", origin.as_bytes()));
-        let mut backoff = Duration::from_millis(200);
-        while let Err(e) = self.send_raw(&topic, key, &headers, payload).await {
-            tracing::warn!(error = %e, "dead-letter publish failed; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(max_backoff);
-        }
+        let forever = Backoff::new(Duration::from_millis(200), max_backoff);
+        let _ = retry(forever, "publishing a dead letter", || async {
+            self.send_raw(&topic, key, &headers, payload)
+                .await
+                .map_err(Retry::Transient)
+        })
+        .await;
     }
 
     /// The full name of `spec` (with the configured prefix).

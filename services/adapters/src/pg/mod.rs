@@ -45,10 +45,18 @@ pub enum PgError {
     Migrate(#[from] MigrateError),
 }
 
-pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
+/// No ping before each acquire: a connection that broke while idle fails
+/// its first query, which the caller's retry absorbs, instead of every
+/// query paying a round trip.
+fn options(config: &PostgresConfig) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
+        .test_before_acquire(false)
+}
+
+pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
+    options(config)
         .connect(config.url.expose_secret())
         .await
         .map_err(PgError::Connect)
@@ -57,11 +65,31 @@ pub async fn connect(config: &PostgresConfig) -> Result<PgPool, PgError> {
 /// A pool that connects on first use: for a tool that must start, and say
 /// so, while PostgreSQL is away.
 pub fn connect_lazy(config: &PostgresConfig) -> Result<PgPool, PgError> {
-    PgPoolOptions::new()
-        .max_connections(config.max_connections)
-        .acquire_timeout(config.acquire_timeout)
+    options(config)
         .connect_lazy(config.url.expose_secret())
         .map_err(PgError::Connect)
+}
+
+/// Whether trying again may succeed: the connection or the server failed
+/// (classes 08, 53, 57, 58), or the transaction lost a race (40001,
+/// 40P01). Anything else (bad data, a broken constraint) fails again.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            ["08", "53", "57", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
+    }
 }
 
 /// Applies pending migrations. Safe to run from several services at once:

@@ -12,6 +12,7 @@ mod fingerprint;
 mod identifiers;
 mod matching;
 mod offsets;
+mod outcome;
 mod release;
 
 pub use classify::{Finding, PartVerdict, classify, scanner_finding};
@@ -24,4 +25,5 @@ pub use fingerprint::{Fingerprints, fingerprints, normalise_text};
 pub use identifiers::{Identifiers, extract_identifiers};
 pub use matching::{Candidate, Decision, Explicit, NonPartyPolicy, match_supplement};
 pub use offsets::OffsetTracker;
+pub use outcome::{Announce, Earlier, Facts, Kind, Outcome, Proposal, ReceiptTerms, outcome};
 pub use release::{Blocker, Held, Release, Scope, release};

@@ -3,40 +3,35 @@
 //! the reference), never words the sender chose: no file name, subject or
 //! text can reach an applicant in a message signed by the agency.
 
-use chrono::{DateTime, Utc};
-use intake_core::decide::{file_kind, receipt_id};
+use intake_core::decide::{Earlier, file_kind, receipt_id};
 use intake_core::events::{
-    DuplicateOf, FileOutcome, QuarantineReason, ReceiptOutcome, ReceiptRequested, RefusalReason,
+    DuplicateOf, FileOutcome, ReceiptOutcome, ReceiptRequested, RefusalReason,
 };
 
-use super::commit::Registered;
+use super::Registered;
 use crate::analyse::Analysis;
 
-/// How the supplement ended, as far as the receipt is concerned.
+/// How the supplement ended, as far as the receipt is concerned (the
+/// domain's `ReceiptTerms`, with the registry entry it may name).
 pub struct ReceiptFacts<'a> {
     pub reference: &'a str,
     /// The application it joined, when the receipt may say so.
     pub application: Option<&'a Registered>,
-    /// (reference, arrival) of the original when this is a resend.
-    pub duplicate_of: Option<(&'a str, DateTime<Utc>)>,
-    pub whole: Option<&'a QuarantineReason>,
-    /// Nothing could be read: the applicant is asked to send it again.
-    pub unprocessable: bool,
+    /// The original, when this one was received before.
+    pub already_received: Option<&'a Earlier>,
+    /// Why nothing of the message reached a caseworker.
+    pub message_refused: Option<RefusalReason>,
 }
 
 pub fn receipt_request(analysis: &Analysis, facts: &ReceiptFacts<'_>) -> ReceiptRequested {
-    let outcome = match facts.duplicate_of {
-        Some((reference, received_at)) => ReceiptOutcome::AlreadyReceived(DuplicateOf {
-            original_reference: reference.to_owned(),
-            original_received_at: received_at,
+    let outcome = match facts.already_received {
+        Some(original) => ReceiptOutcome::AlreadyReceived(DuplicateOf {
+            original_reference: original.reference.clone(),
+            original_received_at: original.arrived_at,
         }),
         None => ReceiptOutcome::Received,
     };
-    let message_refused = if facts.unprocessable {
-        Some(RefusalReason::Unprocessable)
-    } else {
-        facts.whole.map(message_refusal)
-    };
+    let message_refused = facts.message_refused;
     let files = if message_refused.is_some() {
         Vec::new()
     } else {
@@ -71,24 +66,13 @@ pub fn receipt_request(analysis: &Analysis, facts: &ReceiptFacts<'_>) -> Receipt
     }
 }
 
-/// What the applicant is told when the whole message was kept away.
-fn message_refusal(reason: &QuarantineReason) -> RefusalReason {
-    match reason {
-        QuarantineReason::Infected { .. } => RefusalReason::Infected,
-        QuarantineReason::Dangerous { .. } => RefusalReason::Dangerous,
-        QuarantineReason::ForeignEncryption { .. } | QuarantineReason::Undecryptable => {
-            RefusalReason::ForeignEncryption
-        }
-        QuarantineReason::Unscannable { .. } => RefusalReason::Unscannable,
-        QuarantineReason::Malformed { .. } => RefusalReason::UnsupportedType,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use intake_core::decide::{Candidate, Explicit, Identifiers, PartVerdict};
     use intake_core::events::{
-        Channel, Language, MailSignals, ObjectRef, PayloadEncryption, ReceiptRecipient, Transport,
+        Channel, Language, MailSignals, ObjectRef, PayloadEncryption, QuarantineReason,
+        ReceiptRecipient, Transport,
     };
     use intake_core::ids::{ApplicationId, CustomerNumber};
     use intake_core::receipt::{Templates, render};
@@ -207,9 +191,19 @@ mod tests {
             &ReceiptFacts {
                 reference: "R-7Q2M-K8TD",
                 application: Some(&app),
-                duplicate_of: None,
-                whole,
-                unprocessable: false,
+                already_received: None,
+                message_refused: whole.map(|reason| {
+                    intake_core::decide::outcome(&intake_core::decide::Facts {
+                        proposal: &intake_core::decide::Proposal::Quarantine(reason.clone()),
+                        same_content: None,
+                        same_files: None,
+                        last_sequence: 0,
+                        refused_parts: &[],
+                    })
+                    .receipt
+                    .message_refused
+                    .expect("a whole quarantine refuses the message")
+                }),
             },
         );
         let r = render(&request, &templates(), "migri.fi");
@@ -324,9 +318,12 @@ mod tests {
             &ReceiptFacts {
                 reference: "R-7Q2M-K8TD",
                 application: Some(&app),
-                duplicate_of: Some(("R-AAAA-BBBB", Utc::now())),
-                whole: None,
-                unprocessable: false,
+                already_received: Some(&Earlier {
+                    supplement_id: Uuid::nil(),
+                    reference: "R-AAAA-BBBB".into(),
+                    arrived_at: Utc::now(),
+                }),
+                message_refused: None,
             },
         );
         let r = render(&request, &templates(), "migri.fi");

@@ -1,5 +1,6 @@
-//! The outbox relay: publishes committed events in the order they were
-//! written, with the idempotent producer, and marks them sent. A crash
+//! The publish stage, the outbox relay: woken by the recorder right after
+//! each commit, it publishes committed events in batches in the order they
+//! were written, with the idempotent producer, and marks them sent. A crash
 //! between publishing and marking publishes a row again; its CloudEvents
 //! id is the same, so consumers drop the copy.
 
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use intake_adapters::kafka::EventProducer;
+use intake_adapters::retry::Backoff;
 use intake_adapters::telemetry;
 use prometheus_client::metrics::counter::Counter;
 use sqlx::PgPool;
@@ -25,22 +27,22 @@ pub async fn run(
     pool: PgPool,
     producer: EventProducer,
     wake: Arc<Notify>,
-    max_backoff: Duration,
+    backoff: Backoff,
     published: Counter,
 ) {
-    let mut backoff = Duration::from_millis(200);
+    let mut delays = backoff.delays();
     loop {
         match relay_once(&pool, &producer, &published).await {
             Ok(0) => {
-                backoff = Duration::from_millis(200);
+                delays = backoff.delays();
                 // Woken by a commit, or polled for rows another process wrote.
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
-            Ok(_) => backoff = Duration::from_millis(200),
+            Ok(_) => delays = backoff.delays(),
             Err(error) => {
-                tracing::warn!(error, retry_in = ?backoff, "outbox relay failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(max_backoff);
+                let retry_in = delays.next().unwrap_or(backoff.max);
+                tracing::warn!(error, ?retry_in, "outbox relay failed");
+                tokio::time::sleep(retry_in).await;
             }
         }
     }

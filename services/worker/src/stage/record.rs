@@ -1,0 +1,316 @@
+//! The record stage: the one place outcomes and dead letters are written.
+//! It takes every record that is ready, as many as are waiting (up to a
+//! batch), and commits their outcomes in one transaction (group commit),
+//! then wakes the publisher and acknowledges each record to the consumer.
+//!
+//! A batch the database refuses for a reason of its own (a connection
+//! lost, a server restarting) is tried again whole, for as long as it
+//! takes: a database outage must not send anything to the dead-letter
+//! topic. A batch refused for its contents is split: each record is
+//! recorded alone, in order, and the one that fails alone is recorded as
+//! unprocessable and dead-lettered, without holding up the rest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use intake_adapters::kafka::EventProducer;
+use intake_adapters::pg::is_transient;
+use intake_adapters::retry::Backoff;
+use intake_adapters::s3::ObjectStore;
+use intake_adapters::telemetry;
+use intake_core::decide::Proposal;
+use intake_core::topics::TopicNames;
+use sqlx::PgPool;
+use tokio::sync::{Notify, mpsc};
+use uuid::Uuid;
+
+use super::{Decided, End};
+use crate::analyse::Analysis;
+use crate::metrics::{Stage, WorkerMetrics};
+use crate::store::{self, Pending, Recorded};
+
+pub struct RecordStage {
+    pool: PgPool,
+    topics: TopicNames,
+    dedup_window: Duration,
+    max_batch: usize,
+    backoff: Backoff,
+    /// For dead letters.
+    producer: EventProducer,
+    /// For inbound copies of files moved to quarantine.
+    objects: ObjectStore,
+    /// The next stage: publishes what was committed.
+    publish: Arc<Notify>,
+    metrics: WorkerMetrics,
+}
+
+pub struct RecordSettings {
+    pub dedup_window: Duration,
+    pub max_batch: usize,
+    pub backoff: Backoff,
+}
+
+impl RecordStage {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        pool: PgPool,
+        topics: TopicNames,
+        settings: RecordSettings,
+        producer: EventProducer,
+        objects: ObjectStore,
+        publish: Arc<Notify>,
+        metrics: WorkerMetrics,
+    ) -> Self {
+        Self {
+            pool,
+            topics,
+            dedup_window: settings.dedup_window,
+            max_batch: settings.max_batch.max(1),
+            backoff: settings.backoff,
+            producer,
+            objects,
+            publish,
+            metrics,
+        }
+    }
+
+    pub async fn run(self, mut inbox: mpsc::Receiver<Decided>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        loop {
+            if inbox.recv_many(&mut batch, self.max_batch).await == 0 {
+                return;
+            }
+            self.record(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    async fn record(&self, batch: Vec<Decided>) {
+        let (undecodable, batch): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|d| matches!(d.end, End::Undecodable { .. }));
+        for item in undecodable {
+            self.dead_letter(item, "undecodable");
+        }
+        if batch.is_empty() {
+            return;
+        }
+        let mut delays = self.backoff.delays();
+        loop {
+            match self.commit(&batch).await {
+                Ok(results) => return self.after(batch, results),
+                Err(error) if is_transient(&error) => {
+                    let retry_in = delays.next().unwrap_or(self.backoff.max);
+                    tracing::warn!(%error, supplements = batch.len(), ?retry_in,
+                        "could not record outcomes; trying again");
+                    tokio::time::sleep(retry_in).await;
+                }
+                Err(error) if batch.len() > 1 => {
+                    tracing::warn!(%error, supplements = batch.len(),
+                        "a batch of outcomes was refused; recording them one by one");
+                    for item in batch {
+                        Box::pin(self.record(vec![item])).await;
+                    }
+                    return;
+                }
+                Err(error) => {
+                    if let Some(item) = batch.into_iter().next() {
+                        self.give_up(item, &error).await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, batch: &[Decided]) -> Result<Vec<Recorded>, sqlx::Error> {
+        let unprocessable: Vec<Option<Proposal>> = batch
+            .iter()
+            .map(|d| match &d.end {
+                End::Failed { error, .. } => Some(Proposal::Unprocessable {
+                    detail: error.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let pending: Vec<Pending<'_>> = batch
+            .iter()
+            .zip(&unprocessable)
+            .filter_map(|(d, failed)| {
+                let (analysis, proposal, registered) = match (&d.end, failed) {
+                    (
+                        End::Outcome {
+                            analysis,
+                            proposal,
+                            registered,
+                        },
+                        _,
+                    ) => (analysis, proposal, registered.as_ref()),
+                    (End::Failed { unread, .. }, Some(proposal)) => (unread, proposal, None),
+                    _ => return None,
+                };
+                Some(Pending {
+                    event_id: d.event_id?,
+                    topic: &d.record.topic,
+                    partition: d.record.partition,
+                    offset: d.record.offset,
+                    analysis,
+                    proposal,
+                    registered,
+                    traceparent: d.span.in_scope(telemetry::current_traceparent),
+                })
+            })
+            .collect();
+        let spans: Vec<&tracing::Span> = batch
+            .iter()
+            .filter(|d| !matches!(d.end, End::Undecodable { .. }))
+            .map(|d| &d.span)
+            .collect();
+        self.metrics
+            .timed_together(
+                Stage::Commit,
+                &spans,
+                store::record(&self.pool, &self.topics, self.dedup_window, &pending),
+            )
+            .await
+    }
+
+    /// After the commit: count, log in each record's trace, wake the
+    /// publisher, clean up, dead-letter the failed ones, acknowledge.
+    fn after(&self, batch: Vec<Decided>, results: Vec<Recorded>) {
+        self.publish.notify_one();
+        for (item, recorded) in batch.into_iter().zip(results) {
+            let analysis = match &item.end {
+                End::Outcome { analysis, .. }
+                | End::Failed {
+                    unread: analysis, ..
+                } => analysis,
+                End::Undecodable { .. } => continue,
+            };
+            match recorded {
+                Recorded::Written { kind, sequence } => {
+                    let waited = (Utc::now() - analysis.arrived_at).as_seconds_f64();
+                    self.metrics
+                        .recorded(analysis.channel.as_str(), kind.as_str(), waited);
+                    for file in &analysis.files {
+                        self.metrics.file(&file.verdict);
+                    }
+                    tracing::info!(
+                        parent: &item.span,
+                        supplement_id = %analysis.supplement_id,
+                        outcome = kind.as_str(),
+                        sequence,
+                        "supplement recorded"
+                    );
+                    self.remove_inbound_copies(analysis);
+                }
+                Recorded::AlreadyProcessed => {
+                    tracing::info!(parent: &item.span, supplement_id = %analysis.supplement_id,
+                        "already processed; redelivery skipped");
+                    self.metrics.redelivered();
+                }
+            }
+            if matches!(item.end, End::Failed { .. }) {
+                self.dead_letter(item, "failed");
+            } else {
+                item.ack.done();
+            }
+        }
+    }
+
+    /// One record the database refuses even alone: recorded as
+    /// unprocessable from what its event says, and dead-lettered.
+    async fn give_up(&self, item: Decided, error: &sqlx::Error) {
+        tracing::error!(parent: &item.span, %error, supplement_id = ?item.supplement_id(),
+            "the database refuses this outcome; recording it as unprocessable");
+        let stripped = match &item.end {
+            End::Outcome { analysis, .. } => Some(analysis.stripped()),
+            // Even its unprocessable outcome was refused.
+            End::Failed { .. } | End::Undecodable { .. } => None,
+        };
+        let error = format!("recording the outcome failed: {error}");
+        match stripped {
+            Some(unread) => {
+                let failed = Decided {
+                    end: End::Failed { unread, error },
+                    ..item
+                };
+                Box::pin(self.record(vec![failed])).await;
+            }
+            None => {
+                if let Some(id) = item.supplement_id() {
+                    self.finish_claim(id).await;
+                }
+                let item = Decided {
+                    end: End::Undecodable { error },
+                    ..item
+                };
+                self.dead_letter(item, "failed");
+            }
+        }
+    }
+
+    /// Its arrival stops holding later supplements even without an outcome.
+    async fn finish_claim(&self, supplement_id: Uuid) {
+        let mut delays = self.backoff.delays();
+        while let Err(error) = store::mark_finished(&self.pool, supplement_id).await {
+            let retry_in = delays.next().unwrap_or(self.backoff.max);
+            tracing::warn!(%error, %supplement_id, ?retry_in,
+                "could not mark a dead-lettered arrival finished; retrying");
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// Parks the record on the dead-letter topic with the reason, off this
+    /// task (it retries until the broker has it), then acknowledges it.
+    fn dead_letter(&self, item: Decided, reason: &'static str) {
+        let error = match &item.end {
+            End::Failed { error, .. } | End::Undecodable { error } => error.clone(),
+            End::Outcome { .. } => return item.ack.done(),
+        };
+        self.metrics.dead_lettered(reason);
+        tracing::error!(parent: &item.span, supplement_id = ?item.supplement_id(), error,
+            "record sent to the dead-letter topic");
+        let producer = self.producer.clone();
+        let max_backoff = self.backoff.max;
+        tokio::spawn(async move {
+            let record = &item.record;
+            let headers: Vec<(&str, &[u8])> = record.headers().collect();
+            let origin = format!("{}/{}/{}", record.topic, record.partition, record.offset);
+            let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default());
+            producer
+                .dead_letter(
+                    &origin,
+                    &key,
+                    &headers,
+                    record.payload.as_deref().unwrap_or_default(),
+                    &error,
+                    max_backoff,
+                )
+                .await;
+            item.ack.done();
+        });
+    }
+
+    /// Files moved to quarantine: their inbound copies go once that is on
+    /// record.
+    fn remove_inbound_copies(&self, analysis: &Analysis) {
+        let copies: Vec<_> = analysis
+            .files
+            .iter()
+            .filter_map(|f| f.remove_after.clone())
+            .collect();
+        if copies.is_empty() {
+            return;
+        }
+        let objects = self.objects.clone();
+        tokio::spawn(async move {
+            for original in copies {
+                if let Err(error) = objects.delete(&original.bucket, &original.key).await {
+                    tracing::warn!(%error, key = %original.key,
+                        "could not remove a quarantined file's inbound copy");
+                }
+            }
+        });
+    }
+}

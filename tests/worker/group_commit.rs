@@ -1,0 +1,243 @@
+//! The record stage with a batch that holds supplements of one
+//! application from both channels and one the database refuses (a poison
+//! item: a trigger in the real PostgreSQL refuses its routed row). The
+//! rest are recorded in arrival order with consecutive numbers; the
+//! poison is recorded alone as unprocessable and parked on the real
+//! dead-letter topic; every record is acknowledged once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use intake_adapters::kafka::{EventProducer, ensure_topics, record_headers};
+use intake_adapters::retry::Backoff;
+use intake_core::decide::{Candidate, Explicit, Identifiers, Proposal};
+use intake_core::events::{Channel, Language, ReceiptRecipient};
+use intake_core::ids::{ApplicationId, CustomerNumber};
+use intake_core::topics;
+use intake_tests::Stack;
+use intake_worker::analyse::Analysis;
+use intake_worker::metrics::WorkerMetrics;
+use intake_worker::stage::record::{RecordSettings, RecordStage};
+use intake_worker::stage::{Ack, Decided, End, InboundRecord, Position};
+use intake_worker::store::Registered;
+use rdkafka::Message;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+fn analysis(n: u128, channel: Channel) -> Analysis {
+    Analysis {
+        supplement_id: Uuid::from_u128(n),
+        inbound_attempt: None,
+        channel,
+        transport: None,
+        sender: None,
+        customer_number: None,
+        arrived_at: Utc::now() + chrono::Duration::milliseconds(n as i64),
+        language: None,
+        request_id: None,
+        decrypted_with: None,
+        text: format!("supplement {n}"),
+        text_object: None,
+        files: vec![],
+        whole: None,
+        mail: None,
+        recipient: ReceiptRecipient::Email {
+            address: "applicant@example.fi".into(),
+        },
+        identifiers: Identifiers::default(),
+        explicit: Explicit::Sender {
+            address: "applicant@example.fi".into(),
+        },
+        bounce: None,
+    }
+}
+
+#[tokio::test]
+async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order() {
+    let stack = Stack::new();
+    let db = stack.database().await;
+    let pool = db.pool.clone();
+    let kafka = stack.kafka();
+    ensure_topics(&kafka, &[topics::DEAD_LETTER])
+        .await
+        .expect("topics");
+    let (objects, _bucket) = stack.bucket().await;
+
+    let application = ApplicationId::from_parts(2026, 77).expect("valid");
+    let customer = CustomerNumber::from_serial(77).expect("valid");
+    sqlx::query(
+        "insert into applications (application_id, customer_number, status, unit, confidential,
+             language, version, updated_at)
+         values ($1, $2, 'pending', 'unit-a', false, 'sv', 1, now())",
+    )
+    .bind(application.as_str())
+    .bind(customer.as_str())
+    .execute(&pool)
+    .await
+    .expect("application");
+    let registered = Registered {
+        candidate: Candidate {
+            application_id: application.clone(),
+            customer_number: customer,
+            contact_addresses: vec![],
+            open_requests: vec![],
+        },
+        unit: "unit-a".into(),
+        confidential: false,
+        language: Language::Sv,
+    };
+    // The poison: PostgreSQL refuses supplement 3 as routed (as it would a
+    // value out of range), but takes it as anything else.
+    let poison = Uuid::from_u128(3);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create function refuse_poison() returns trigger language plpgsql as $$
+         begin
+             if new.supplement_id = '{poison}' and new.outcome = 'routed' then
+                 raise exception 'poison' using errcode = '22023';
+             end if;
+             return new;
+         end $$;
+         create trigger refuse_poison before insert on supplements
+             for each row execute function refuse_poison();"
+    )))
+    .execute(&pool)
+    .await
+    .expect("trigger");
+
+    let (acks_to, mut acks) = mpsc::unbounded_channel();
+    let channels = [
+        Channel::EnterFinland,
+        Channel::Securemail,
+        Channel::Securemail,
+        Channel::EnterFinland,
+        Channel::Securemail,
+    ];
+    let (to_record, inbox) = mpsc::channel(16);
+    for (i, channel) in channels.into_iter().enumerate() {
+        let n = i as u128 + 1;
+        let position = Position {
+            topic: "in".into(),
+            partition: 0,
+            offset: n as i64,
+        };
+        let item = Decided {
+            record: InboundRecord {
+                topic: position.topic.clone(),
+                partition: 0,
+                offset: position.offset,
+                key: Some(application.as_str().as_bytes().to_vec()),
+                headers: vec![],
+                payload: Some(b"{}".to_vec()),
+            },
+            event_id: Some(Uuid::from_u128(100 + n)),
+            end: End::Outcome {
+                analysis: analysis(n, channel),
+                proposal: Proposal::Route {
+                    application_id: application.clone(),
+                    flags: vec![],
+                },
+                registered: Some(registered.clone()),
+            },
+            span: tracing::Span::none(),
+            ack: Ack::new(position, acks_to.clone(), CancellationToken::new()),
+            ready_at: Instant::now(),
+            ready_since: Utc::now(),
+        };
+        to_record.send(item).await.expect("queued");
+    }
+    // All five wait in the inbox before the stage starts: one batch.
+    let stage = RecordStage::new(
+        pool.clone(),
+        kafka.topics(),
+        RecordSettings {
+            dedup_window: Duration::from_secs(3600),
+            max_batch: 256,
+            backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
+        },
+        EventProducer::new(&kafka).expect("producer"),
+        objects,
+        Arc::new(Notify::new()),
+        WorkerMetrics::new(&mut Default::default()),
+    );
+    tokio::spawn(stage.run(inbox));
+
+    let mut acked = Vec::new();
+    while acked.len() < 5 {
+        let ack = tokio::time::timeout(Duration::from_secs(30), acks.recv())
+            .await
+            .expect("every record is acknowledged")
+            .expect("ack");
+        acked.push(ack.offset);
+    }
+    acked.sort_unstable();
+    assert_eq!(acked, vec![1, 2, 3, 4, 5], "each once");
+
+    let rows: Vec<(Uuid, String, Option<i64>, String)> = sqlx::query_as(
+        "select supplement_id, outcome, sequence, channel from supplements order by arrived_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("rows");
+    let summary: Vec<(u128, &str, Option<i64>)> = rows
+        .iter()
+        .map(|(id, outcome, sequence, _)| (id.as_u128(), outcome.as_str(), *sequence))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, "routed", Some(1)),
+            (2, "routed", Some(2)),
+            (3, "unprocessable", None),
+            (4, "routed", Some(3)),
+            (5, "routed", Some(4)),
+        ]
+    );
+    let channels: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    assert_eq!(
+        channels,
+        [
+            "enter_finland",
+            "securemail",
+            "securemail",
+            "enter_finland",
+            "securemail"
+        ]
+    );
+    let receipts: i64 = sqlx::query_scalar(
+        "select count(distinct payload->>'supplement_id') from outbox where topic like '%receipts.v1'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("receipts");
+    assert_eq!(
+        receipts, 5,
+        "one receipt request each, the poison's included"
+    );
+
+    // The poison's record is on the dead-letter topic with the reason.
+    let reader: rdkafka::consumer::StreamConsumer = kafka
+        .consumer(&intake_tests::unique("dlq"))
+        .create()
+        .expect("consumer");
+    rdkafka::consumer::Consumer::subscribe(&reader, &[&kafka.topics().name(&topics::DEAD_LETTER)])
+        .expect("subscribe");
+    let message = tokio::time::timeout(Duration::from_secs(30), reader.recv())
+        .await
+        .expect("a dead letter arrives")
+        .expect("receive");
+    let headers = record_headers(&message);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(header("intake_origin").as_deref(), Some("in/0/3"));
+    assert!(
+        header("intake_error").is_some_and(|e| e.contains("poison")),
+        "{headers:?}"
+    );
+    assert_eq!(message.offset(), 0, "only the poison is dead-lettered");
+}
