@@ -4,6 +4,7 @@
 //! arrival order across the two channels.
 
 mod arrival_order;
+mod broker_outage;
 mod full_mix;
 mod group_commit;
 mod hostile;

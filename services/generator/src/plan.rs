@@ -43,6 +43,9 @@ pub enum Kind {
     Oversized,
     AutoReply,
     Bounce,
+    /// An e-mail with its id in the subject and no attachment: the
+    /// smallest unit of work, for the throughput benchmark (not in `ALL`).
+    MailTextOnly,
 }
 
 impl Kind {
@@ -247,6 +250,10 @@ impl Planner<'_> {
             }
             Kind::MailIdInSubject => {
                 self.originals.push((index, base.clone()));
+                (routed(vec![]), received, mail_request(transport, &base))
+            }
+            Kind::MailTextOnly => {
+                base.attachments.clear();
                 (routed(vec![]), received, mail_request(transport, &base))
             }
             Kind::MailIdInBody => {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use intake_adapters::kafka::watch::WatchedContext;
 use intake_adapters::kafka::{EventProducer, record_headers};
 use intake_adapters::retry::{Backoff, retry};
 use intake_adapters::telemetry;
@@ -20,7 +21,7 @@ use tracing::Instrument;
 use crate::store::{self, StoreError, Stored};
 
 pub struct Intake {
-    pub consumer: StreamConsumer,
+    pub consumer: StreamConsumer<WatchedContext>,
     pub producer: EventProducer,
     pub pool: PgPool,
     pub domain: String,

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use intake_adapters::ops::{Health, members, probes};
 use std::time::Duration;
 
+use intake_adapters::kafka::watch::{self, WatchedContext};
 use intake_adapters::kafka::{EventProducer, KafkaConfig};
 use intake_adapters::smtp::SmtpConfig;
 use intake_core::topics;
@@ -144,7 +145,13 @@ impl Receipts {
         // librdkafka commits what is stored.
         client.set("enable.auto.commit", "true");
         client.set("auto.commit.interval.ms", "1000");
-        let consumer: StreamConsumer = client.create()?;
+        let watched = watch::watch(
+            &mut client,
+            &health,
+            metrics.cut_off.clone(),
+            kafka.consumer_stall_after,
+        );
+        let consumer: StreamConsumer<WatchedContext> = client.create_with_context(watched)?;
         consumer.subscribe(&[&kafka.topics().name(&topics::RECEIPTS)])?;
         let intake = intake::Intake {
             consumer,

@@ -40,6 +40,8 @@ pub struct ReceiptMetrics {
     to_sent_seconds: Histograms,
     pub interrupted: Counter,
     pub dead_letters: Counter,
+    /// Times the consumer was cut off from its group or the broker.
+    pub cut_off: Counter,
 }
 
 impl ReceiptMetrics {
@@ -52,6 +54,7 @@ impl ReceiptMetrics {
             to_sent_seconds: Family::new_with_constructor(wait_histogram as fn() -> Histogram),
             interrupted: Counter::default(),
             dead_letters: Counter::default(),
+            cut_off: intake_adapters::kafka::watch::cut_off_counter(registry),
         };
         let r = registry;
         r.register(

@@ -92,8 +92,10 @@ pub struct WorkerConfig {
     /// Longest pause between retries of a failing step.
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
     pub max_backoff: Duration,
-    /// Attempts before a supplement that keeps failing (other than waiting
-    /// for the virus scanner) goes to the dead-letter topic.
+    /// Attempts before a supplement whose content keeps failing to read
+    /// goes to the dead-letter topic. Waiting for the virus scanner, the
+    /// database or the object store is never counted: an outage is waited
+    /// out.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Gateway requests unfinished for longer are abandoned and no longer

@@ -96,7 +96,10 @@ async fn run() -> anyhow::Result<()> {
     tracing::info!("ready");
     tokio::select! {
         () = intake_adapters::shutdown::signal() => tracing::info!("shutting down"),
-        result = worker.finished() => result.context("the worker stopped")?,
+        result = worker.finished() => {
+            result.context("a stage of the worker failed")?;
+            anyhow::bail!("a stage of the worker ended");
+        }
     }
     worker.leave().await;
     telemetry.shutdown();

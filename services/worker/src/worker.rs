@@ -68,7 +68,8 @@ pub struct Parts {
 }
 
 pub struct Worker {
-    consumer: JoinHandle<()>,
+    /// Every stage's task: none ends while the worker runs.
+    stages: Vec<JoinHandle<()>>,
     membership: members::Membership,
 }
 
@@ -132,13 +133,14 @@ impl Worker {
 
         // The stages, from the last to the first: each is handed the next.
         let publish = Arc::new(Notify::new());
-        tokio::spawn(stage::publish::run(
+        let mut stages = Vec::new();
+        stages.push(tokio::spawn(stage::publish::run(
             pool.clone(),
             producer.clone(),
             publish.clone(),
             backoff,
             metrics.published.clone(),
-        ));
+        )));
         let (to_record, record_inbox) = mpsc::channel(CHANNEL_DEPTH);
         let record = RecordStage::new(
             pool.clone(),
@@ -153,14 +155,14 @@ impl Worker {
             publish,
             metrics.clone(),
         );
-        tokio::spawn(record.run(record_inbox));
+        stages.push(tokio::spawn(record.run(record_inbox)));
         let (to_order, order_inbox) = mpsc::channel(CHANNEL_DEPTH);
         let finished_elsewhere = Arc::new(Notify::new());
-        tokio::spawn(stage::order::listen(
+        stages.push(tokio::spawn(stage::order::listen(
             pool.clone(),
             finished_elsewhere.clone(),
             backoff,
-        ));
+        )));
         let order = OrderStage::new(
             Claims {
                 pool: pool.clone(),
@@ -173,14 +175,15 @@ impl Worker {
             backoff,
             metrics.clone(),
         );
-        tokio::spawn(order.run(order_inbox));
+        stages.push(tokio::spawn(order.run(order_inbox)));
         let analyse = AnalyseStage::new(
             pool.clone(),
             kafka.topics(),
             analyser,
             AnalyseSettings {
                 non_party: config.non_party,
-                backoff: backoff.attempts(config.max_attempts as usize),
+                backoff,
+                max_attempts: config.max_attempts as usize,
                 group_id: config.group_id.clone(),
             },
             metrics.clone(),
@@ -210,21 +213,23 @@ impl Worker {
             &members::instance_name(config.instance_id.as_deref()),
         );
         tokio::spawn(status_log(metrics));
-        let consumer = tokio::spawn(consume.run(consumer));
-        Ok(Self {
-            consumer,
-            membership,
-        })
+        stages.push(tokio::spawn(consume.run(consumer)));
+        Ok(Self { stages, membership })
     }
 
-    /// Resolves if the consumer loop ends, which it does only on a bug.
+    /// Resolves when any stage ends, which it does only on a bug (a
+    /// panic): the process should then stop rather than look healthy
+    /// while recording nothing.
     pub async fn finished(&mut self) -> Result<(), tokio::task::JoinError> {
-        (&mut self.consumer).await
+        let (ended, _, _) = futures::future::select_all(self.stages.iter_mut()).await;
+        ended
     }
 
     /// A clean stop: the group shows this process gone at once.
     pub async fn leave(self) {
-        self.consumer.abort();
+        for stage in &self.stages {
+            stage.abort();
+        }
         self.membership.leave().await;
     }
 }

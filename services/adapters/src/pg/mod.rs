@@ -70,25 +70,30 @@ pub fn connect_lazy(config: &PostgresConfig) -> Result<PgPool, PgError> {
         .map_err(PgError::Connect)
 }
 
-/// Whether trying again may succeed: the connection or the server failed
-/// (classes 08, 53, 57, 58), or the transaction lost a race (40001,
-/// 40P01). Anything else (bad data, a broken constraint) fails again.
+/// Whether trying again may succeed. Only what the database says about
+/// the data itself fails again (class 22, data exception; 23, a broken
+/// constraint; 54, a program limit; P0001, an exception a trigger raised);
+/// anything else (connection, failover, read-only, authentication,
+/// permissions, time-outs, a server restarting) is the database's state,
+/// which passes, and is worth waiting out rather than giving up on.
 pub fn is_transient(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            ["08", "53", "57", "58"]
+        sqlx::Error::Database(db) => !db.code().is_some_and(|code| {
+            ["22", "23", "54"]
                 .iter()
                 .any(|class| code.starts_with(class))
-                || code == "40001"
-                || code == "40P01"
+                || code == "P0001"
         }),
-        _ => false,
+        sqlx::Error::Configuration(_)
+        | sqlx::Error::InvalidArgument(_)
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::RowNotFound => false,
+        _ => true,
     }
 }
 

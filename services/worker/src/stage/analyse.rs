@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use intake_adapters::pg::is_transient;
 use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_adapters::telemetry;
 use intake_core::decide::{Decision, Explicit, NonPartyPolicy, Proposal, match_supplement};
@@ -38,15 +39,26 @@ pub enum StepError {
 }
 
 impl StepError {
-    fn classified(self) -> Retry<Self> {
+    /// A database or object store that does not answer is waited out,
+    /// however long (an outage must not turn supplements into dead
+    /// letters); content that fails to read is tried a few times.
+    fn classified(self, content_failures: &mut usize, limit: usize) -> Retry<Self> {
         match &self {
-            StepError::Analyse(AnalyseError::Content(c))
-                if c.is_transient() || matches!(c, ContentError::Read(_)) =>
-            {
+            StepError::Database(e) if is_transient(e) => Retry::Transient(self),
+            StepError::Analyse(AnalyseError::Content(ContentError::Store(_))) => {
                 Retry::Transient(self)
             }
-            StepError::Database(_) => Retry::Transient(self),
-            StepError::Analyse(_) | StepError::NotInRegistry => Retry::Permanent(self),
+            StepError::Analyse(AnalyseError::Content(c)) if c.is_transient() => {
+                *content_failures += 1;
+                if *content_failures < limit {
+                    Retry::Transient(self)
+                } else {
+                    Retry::Permanent(self)
+                }
+            }
+            StepError::Database(_) | StepError::Analyse(_) | StepError::NotInRegistry => {
+                Retry::Permanent(self)
+            }
         }
     }
 }
@@ -67,8 +79,10 @@ pub struct AnalyseStage {
     topics: TopicNames,
     analyser: Analyser,
     non_party: NonPartyPolicy,
-    /// Retries of a failing step before the record is given up.
+    /// Pauses between retries of a failing step.
     backoff: Backoff,
+    /// Attempts at content that fails to read before it is given up.
+    max_attempts: usize,
     metrics: WorkerMetrics,
     /// The consumer group, named in each record's span.
     group_id: String,
@@ -78,6 +92,7 @@ pub struct AnalyseStage {
 pub struct AnalyseSettings {
     pub non_party: NonPartyPolicy,
     pub backoff: Backoff,
+    pub max_attempts: usize,
     pub group_id: String,
 }
 
@@ -96,6 +111,7 @@ impl AnalyseStage {
             analyser,
             non_party: settings.non_party,
             backoff: settings.backoff,
+            max_attempts: settings.max_attempts.max(1),
             metrics,
             group_id: settings.group_id,
             order,
@@ -119,29 +135,37 @@ impl AnalyseStage {
             Err(error) => {
                 let end = End::Undecodable {
                     error: error.to_string(),
+                    supplement_id: loose_supplement_id(record.payload.as_deref()),
                 };
                 return self.pass_on(record, None, end, ack).await;
             }
         };
         let supplement_id = inbound.supplement_id();
+        let content_failures = std::sync::Mutex::new(0);
+        let classified = |error: StepError| {
+            let mut failures = content_failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            error.classified(&mut failures, self.max_attempts)
+        };
         let attempt = retry(self.backoff, "analysis", || async {
-            if self
+            let seen = self
                 .already_processed(event_id)
                 .await
-                .map_err(StepError::from)?
-            {
-                return Ok(None);
+                .map_err(|e| classified(e.into()))?;
+            if seen {
+                return Ok::<_, Retry<StepError>>(None);
             }
             let analysis = self
                 .analyser
                 .analyse(&inbound)
                 .await
-                .map_err(|e| StepError::from(e).classified())?;
+                .map_err(|e| classified(e.into()))?;
             let decided = self
                 .metrics
                 .timed(Stage::Match, self.decide(&analysis))
                 .await
-                .map_err(StepError::classified)?;
+                .map_err(classified)?;
             Ok(Some((analysis, decided)))
         });
         let result = tokio::select! {
@@ -269,4 +293,11 @@ impl AnalyseStage {
             },
         )
     }
+}
+
+/// The supplement id of an event that does not decode, if its data still
+/// has one.
+fn loose_supplement_id(payload: Option<&[u8]>) -> Option<Uuid> {
+    let value: serde_json::Value = serde_json::from_slice(payload?).ok()?;
+    value.get("supplement_id")?.as_str()?.parse().ok()
 }

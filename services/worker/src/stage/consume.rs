@@ -4,8 +4,9 @@
 //! its lowest unfinished record. It never waits for a lane: a partition
 //! with too many unfinished records is paused, and only that partition.
 //!
-//! On a rebalance, before a partition is given up, what is finished in it
-//! is committed and its unfinished work is abandoned (its next owner
+//! On a rebalance (cooperative: only partitions that move are revoked),
+//! before a partition is given up, what is finished in it is committed
+//! and its unfinished work is abandoned (its next owner
 //! processes those records again; the processed-event table makes that
 //! harmless), so no acknowledgement from the old assignment can move a
 //! later owner's offsets.
@@ -110,8 +111,10 @@ impl ClientContext for ConsumeContext {
 
 impl ConsumerContext for ConsumeContext {
     /// Runs inside the consumer's poll, so nothing else touches the
-    /// tracking meanwhile; the commit is synchronous so the next owner
-    /// starts after everything finished here.
+    /// tracking meanwhile. The commit is not waited for: during a broker
+    /// outage that would hold this thread for the socket time-out, and a
+    /// commit that misses the partition's move only means redelivery,
+    /// which the processed-event table absorbs.
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(list) = rebalance else {
             return;
@@ -130,7 +133,7 @@ impl ConsumerContext for ConsumeContext {
             ?revoked,
             "partitions revoked: finished work committed, the rest abandoned"
         );
-        commit(consumer, commits, CommitMode::Sync);
+        commit(consumer, commits, CommitMode::Async);
     }
 }
 

@@ -108,8 +108,12 @@ pub enum End {
     /// Processing failed for good: recorded as unprocessable from what the
     /// event alone says, and the record goes to the dead-letter topic.
     Failed { unread: Analysis, error: String },
-    /// Not even the event could be read: only the dead letter.
-    Undecodable { error: String },
+    /// Not even the event could be read: only the dead letter, and the
+    /// end of its arrival claim when its supplement id could be made out.
+    Undecodable {
+        error: String,
+        supplement_id: Option<Uuid>,
+    },
 }
 
 /// A record on its way from analysis to its recorded end.
@@ -132,7 +136,7 @@ impl Decided {
         match &self.end {
             End::Outcome { analysis, .. } => Some(analysis.supplement_id),
             End::Failed { unread, .. } => Some(unread.supplement_id),
-            End::Undecodable { .. } => None,
+            End::Undecodable { supplement_id, .. } => *supplement_id,
         }
     }
 }

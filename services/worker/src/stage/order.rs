@@ -107,6 +107,11 @@ pub async fn listen(pool: PgPool, wake: Arc<Notify>, backoff: Backoff) {
     }
 }
 
+/// While anything waits, it looks again at least this often: the safety
+/// net under the notifications (a listening connection that broke without
+/// saying so, a notification lost in a failover).
+const SAFETY_NET: Duration = Duration::from_secs(5);
+
 pub struct OrderStage<A> {
     arrivals: A,
     recorder: mpsc::Sender<Decided>,
@@ -160,6 +165,12 @@ impl<A: Arrivals> OrderStage<A> {
             }
             // Their partition's new owner processes them again.
             waiting.items.retain(|d| !d.ack.is_revoked());
+            let held: HashSet<Uuid> = waiting
+                .items
+                .iter()
+                .filter_map(Decided::supplement_id)
+                .collect();
+            waiting.marked.retain(|id| held.contains(id));
             self.metrics.held.set(waiting.items.len() as i64);
             if waiting.items.is_empty() {
                 next_look = None;
@@ -224,6 +235,17 @@ impl<A: Arrivals> OrderStage<A> {
         let limit = chrono::Duration::from_std(self.hold_limit).unwrap_or(chrono::Duration::MAX);
         let verdicts = release(&held, &blockers, now, limit);
 
+        // Every supplement held here tells other workers which application
+        // it belongs to, once, before any goes on: until its outcome is
+        // committed it is an unfinished arrival of that application only.
+        let marks: Vec<(Uuid, &ApplicationId)> = held
+            .iter()
+            .filter(|h| !waiting.marked.contains(&h.supplement_id))
+            .map(|h| (h.supplement_id, &h.application_id))
+            .collect();
+        self.arrivals.mark(&marks).await?;
+        waiting.marked.extend(marks.iter().map(|(id, _)| *id));
+
         let released: HashSet<usize> = verdicts.iter().map(|(i, _)| *i).collect();
         let mut slots: Vec<Option<Decided>> = waiting.items.drain(..).map(Some).collect();
         for (index, verdict) in verdicts {
@@ -246,29 +268,22 @@ impl<A: Arrivals> OrderStage<A> {
         }
         waiting.items = slots.into_iter().flatten().collect();
 
-        // Those that must wait tell other workers which application they
-        // hold, once.
-        let marks: Vec<(Uuid, &ApplicationId)> = held
-            .iter()
-            .enumerate()
-            .filter(|(i, h)| !released.contains(i) && !waiting.marked.contains(&h.supplement_id))
-            .map(|(_, h)| (h.supplement_id, &h.application_id))
-            .collect();
-        self.arrivals.mark(&marks).await?;
-        waiting.marked.extend(marks.iter().map(|(id, _)| *id));
-
+        if waiting.items.is_empty() {
+            return Ok(None);
+        }
         let hold_ends = held
             .iter()
             .enumerate()
             .filter(|(i, _)| !released.contains(i))
-            .map(|(_, h)| h.held_since + limit)
+            .filter_map(|(_, h)| h.held_since.checked_add_signed(limit))
             .min();
         let next = [hold_ends, next_lapse].into_iter().flatten().min();
-        Ok(next.map(|at| {
-            let wait = (at - now).to_std().unwrap_or_default();
-            // A little past the moment, so the database agrees it passed.
-            Instant::now() + wait + Duration::from_millis(10)
-        }))
+        let wait = next.map_or(SAFETY_NET, |at| {
+            (at - now).to_std().unwrap_or_default().min(SAFETY_NET)
+        });
+        // Not sooner than a moment from now: a lapse is on the database's
+        // clock, which may be behind this one.
+        Ok(Some(Instant::now() + wait.max(Duration::from_millis(250))))
     }
 }
 

@@ -30,6 +30,9 @@ use crate::analyse::Analysis;
 use crate::metrics::{Stage, WorkerMetrics};
 use crate::store::{self, Pending, Recorded};
 
+/// Transient failures of one batch after which it is halved.
+const SPLIT_AFTER: u32 = 3;
+
 pub struct RecordStage {
     pool: PgPool,
     topics: TopicNames,
@@ -90,28 +93,43 @@ impl RecordStage {
             .into_iter()
             .partition(|d| matches!(d.end, End::Undecodable { .. }));
         for item in undecodable {
+            // Only the gateway writes the inbound topics: the id a record
+            // that does not decode names is its own, and its arrival must
+            // stop holding later supplements.
+            if let Some(id) = item.supplement_id() {
+                self.finish_claim(id).await;
+            }
             self.dead_letter(item, "undecodable");
         }
         if batch.is_empty() {
             return;
         }
         let mut delays = self.backoff.delays();
+        let mut failures = 0;
         loop {
             match self.commit(&batch).await {
                 Ok(results) => return self.after(batch, results),
+                // The database's state, not the batch's contents: waited
+                // out. A batch that keeps failing so is halved, in case
+                // its size is the trouble (a statement time-out).
                 Err(error) if is_transient(&error) => {
+                    failures += 1;
+                    if failures >= SPLIT_AFTER && batch.len() > 1 {
+                        tracing::warn!(%error, supplements = batch.len(),
+                            "a batch of outcomes keeps failing; recording it in halves");
+                        return self.record_halves(batch).await;
+                    }
                     let retry_in = delays.next().unwrap_or(self.backoff.max);
                     tracing::warn!(%error, supplements = batch.len(), ?retry_in,
                         "could not record outcomes; trying again");
                     tokio::time::sleep(retry_in).await;
                 }
+                // Refused for what one of them holds: halved until the one
+                // is alone, each half in order, so the rest are recorded.
                 Err(error) if batch.len() > 1 => {
                     tracing::warn!(%error, supplements = batch.len(),
-                        "a batch of outcomes was refused; recording them one by one");
-                    for item in batch {
-                        Box::pin(self.record(vec![item])).await;
-                    }
-                    return;
+                        "a batch of outcomes was refused; recording it in halves");
+                    return self.record_halves(batch).await;
                 }
                 Err(error) => {
                     if let Some(item) = batch.into_iter().next() {
@@ -121,6 +139,12 @@ impl RecordStage {
                 }
             }
         }
+    }
+
+    async fn record_halves(&self, mut batch: Vec<Decided>) {
+        let second = batch.split_off(batch.len() / 2);
+        Box::pin(self.record(batch)).await;
+        Box::pin(self.record(second)).await;
     }
 
     async fn commit(&self, batch: &[Decided]) -> Result<Vec<Recorded>, sqlx::Error> {
@@ -210,7 +234,9 @@ impl RecordStage {
                     self.metrics.redelivered();
                 }
             }
-            if matches!(item.end, End::Failed { .. }) {
+            // A failed one is dead-lettered once: with the outcome that
+            // records its failure, not again on its redelivery.
+            if matches!(item.end, End::Failed { .. }) && recorded != Recorded::AlreadyProcessed {
                 self.dead_letter(item, "failed");
             } else {
                 item.ack.done();
@@ -241,8 +267,12 @@ impl RecordStage {
                 if let Some(id) = item.supplement_id() {
                     self.finish_claim(id).await;
                 }
+                let supplement_id = item.supplement_id();
                 let item = Decided {
-                    end: End::Undecodable { error },
+                    end: End::Undecodable {
+                        error,
+                        supplement_id,
+                    },
                     ..item
                 };
                 self.dead_letter(item, "failed");
@@ -265,7 +295,7 @@ impl RecordStage {
     /// task (it retries until the broker has it), then acknowledges it.
     fn dead_letter(&self, item: Decided, reason: &'static str) {
         let error = match &item.end {
-            End::Failed { error, .. } | End::Undecodable { error } => error.clone(),
+            End::Failed { error, .. } | End::Undecodable { error, .. } => error.clone(),
             End::Outcome { .. } => return item.ack.done(),
         };
         self.metrics.dead_lettered(reason);

@@ -11,8 +11,9 @@ use intake_core::ids::ApplicationId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Notified in every transaction that finishes arrivals, so each worker's
-/// arrival gate looks again at once instead of on a timer.
+/// Notified (by a trigger on `ingest_claims`) whenever arrivals are
+/// finished or withdrawn, so each worker's arrival gate looks again at
+/// once instead of on a timer.
 pub const ARRIVALS_CHANNEL: &str = "intake_arrivals";
 
 /// Records which application each waiting supplement belongs to, so that
@@ -43,19 +44,14 @@ pub async fn mark_applications(
 /// For supplements finished without an outcome (dead-lettered before
 /// anything could be recorded).
 pub async fn mark_finished(pool: &PgPool, supplement_id: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
     sqlx::query(
         "update ingest_claims set finished_at = now()
          where supplement_id = $1 and finished_at is null",
     )
     .bind(supplement_id)
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    sqlx::query("select pg_notify($1, '')")
-        .bind(ARRIVALS_CHANNEL)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// What the arrival gate learned: the earliest unfinished arrival that may

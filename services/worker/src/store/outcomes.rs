@@ -81,7 +81,10 @@ pub async fn record(
             (Proposal::Route { application_id, .. }, true) => Some(Prints::of(
                 p.analysis,
                 application_id,
-                p.analysis.arrived_at - window,
+                p.analysis
+                    .arrived_at
+                    .checked_sub_signed(window)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
                 &mut lookups,
             )),
             _ => None,

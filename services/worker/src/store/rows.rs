@@ -422,17 +422,13 @@ impl Rows {
             .await?;
         }
         if !self.finished.is_empty() {
+            // Its trigger wakes every worker's arrival gate (ARRIVALS_CHANNEL).
             sqlx::query(
                 "update ingest_claims set finished_at = now() where supplement_id = any($1)",
             )
             .bind(&self.finished)
             .execute(&mut *tx)
             .await?;
-            // Wakes the arrival gate of every worker: earlier arrivals ended.
-            sqlx::query("select pg_notify($1, '')")
-                .bind(super::ARRIVALS_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
         }
         Ok(())
     }
