@@ -119,10 +119,6 @@ impl KafkaConfig {
         for (key, value) in [
             ("max.poll.interval.ms", "30000"),
             ("session.timeout.ms", "10000"),
-            // Only partitions that move are revoked in a rebalance, so work
-            // in the others goes on (with the eager default every member
-            // gives up all it has, each time).
-            ("partition.assignment.strategy", "cooperative-sticky"),
         ] {
             if !self.properties.contains_key(key) {
                 config.set(key, value);

@@ -4,9 +4,8 @@
 //! its lowest unfinished record. It never waits for a lane: a partition
 //! with too many unfinished records is paused, and only that partition.
 //!
-//! On a rebalance (cooperative: only partitions that move are revoked),
-//! before a partition is given up, what is finished in it is committed
-//! and its unfinished work is abandoned (its next owner
+//! On a rebalance, before a partition is given up, what is finished in it
+//! is committed and its unfinished work is abandoned (its next owner
 //! processes those records again; the processed-event table makes that
 //! harmless), so no acknowledgement from the old assignment can move a
 //! later owner's offsets.
