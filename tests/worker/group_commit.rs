@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use intake_adapters::kafka::{EventProducer, ensure_topics, record_headers};
 use intake_adapters::retry::Backoff;
-use intake_core::decide::{Candidate, Explicit, Identifiers, Proposal};
-use intake_core::events::{Channel, Language, ReceiptRecipient};
+use intake_core::decide::{Candidate, Proposal};
+use intake_core::events::{Channel, Language};
 use intake_core::ids::{ApplicationId, CustomerNumber};
 use intake_core::topics;
 use intake_tests::Stack;
-use intake_worker::analyse::Analysis;
 use intake_worker::metrics::WorkerMetrics;
 use intake_worker::stage::record::{RecordSettings, RecordStage};
 use intake_worker::stage::{Ack, Decided, End, InboundRecord, Position};
@@ -26,33 +25,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-fn analysis(n: u128, channel: Channel) -> Analysis {
-    Analysis {
-        supplement_id: Uuid::from_u128(n),
-        inbound_attempt: None,
-        channel,
-        transport: None,
-        sender: None,
-        customer_number: None,
-        arrived_at: Utc::now() + chrono::Duration::milliseconds(n as i64),
-        language: None,
-        request_id: None,
-        decrypted_with: None,
-        text: format!("supplement {n}"),
-        text_object: None,
-        files: vec![],
-        whole: None,
-        mail: None,
-        recipient: ReceiptRecipient::Email {
-            address: "applicant@example.fi".into(),
-        },
-        identifiers: Identifiers::default(),
-        explicit: Explicit::Sender {
-            address: "applicant@example.fi".into(),
-        },
-        bounce: None,
-    }
-}
+use crate::store::analysis;
 
 #[tokio::test]
 async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order() {
@@ -133,7 +106,7 @@ async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order()
             },
             event_id: Some(Uuid::from_u128(100 + n)),
             end: End::Outcome {
-                analysis: analysis(n, channel),
+                analysis: analysis(n, n as i64, channel, &format!("supplement {n}"), &[]),
                 proposal: Proposal::Route {
                     application_id: application.clone(),
                     flags: vec![],

@@ -57,7 +57,15 @@ async fn register(pool: &PgPool, application: &ApplicationId, contact: &str) -> 
     }
 }
 
-fn analysis(id: u128, arrived: i64, channel: Channel, text: &str, files: &[&str]) -> Analysis {
+/// A supplement's analysis as the record stage gets it; also used by
+/// the group-commit test.
+pub(crate) fn analysis(
+    id: u128,
+    arrived: i64,
+    channel: Channel,
+    text: &str,
+    files: &[&str],
+) -> Analysis {
     let supplement_id = Uuid::from_u128(id);
     Analysis {
         supplement_id,
@@ -330,6 +338,26 @@ async fn claim(
     .expect("claim");
 }
 
+/// The gate's answer for arrivals up to second 100, uploads stale after
+/// ten minutes.
+async fn ask_gate(
+    pool: &PgPool,
+    applications: &[&ApplicationId],
+    ours: &[Uuid],
+    non_party: NonPartyPolicy,
+) -> store::Blockers {
+    store::blockers(
+        pool,
+        applications,
+        ours,
+        at(100),
+        Duration::from_secs(600),
+        non_party,
+    )
+    .await
+    .expect("gate answers")
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_gate_answers_with_the_earliest_blocker_per_application(pool: PgPool) {
     register(&pool, &app(1), "applicant@example.fi").await;
@@ -343,16 +371,13 @@ async fn the_gate_answers_with_the_earliest_blocker_per_application(pool: PgPool
     claim(&pool, 4, 1, Some(a1.as_str()), None, "accepted").await;
     // An upload still going on.
     claim(&pool, 5, 20, Some(a2.as_str()), None, "in_progress").await;
-    let gate = store::blockers(
+    let gate = ask_gate(
         &pool,
         &[&a1, &a2],
         &[Uuid::from_u128(4)],
-        at(100),
-        Duration::from_secs(600),
         NonPartyPolicy::Triage,
     )
-    .await
-    .expect("gate answers");
+    .await;
     let mut seen: Vec<(u128, Scope)> = gate
         .blockers
         .iter()
@@ -374,16 +399,7 @@ async fn the_gate_answers_with_the_earliest_blocker_per_application(pool: PgPool
     );
 
     // Where anyone's mail is routed, the unmatched mail holds every application.
-    let gate = store::blockers(
-        &pool,
-        &[&a2],
-        &[],
-        at(100),
-        Duration::from_secs(600),
-        NonPartyPolicy::Route,
-    )
-    .await
-    .expect("gate answers");
+    let gate = ask_gate(&pool, &[&a2], &[], NonPartyPolicy::Route).await;
     assert!(
         gate.blockers
             .iter()
@@ -396,16 +412,7 @@ async fn an_unfinished_upload_counts_until_it_goes_stale_and_says_when(pool: PgP
     register(&pool, &app(1), "applicant@example.fi").await;
     let a1 = app(1);
     claim(&pool, 1, 10, Some(a1.as_str()), None, "in_progress").await;
-    let gate = store::blockers(
-        &pool,
-        &[&a1],
-        &[],
-        at(100),
-        Duration::from_secs(600),
-        NonPartyPolicy::Triage,
-    )
-    .await
-    .expect("gate answers");
+    let gate = ask_gate(&pool, &[&a1], &[], NonPartyPolicy::Triage).await;
     assert_eq!(gate.blockers.len(), 1);
     let lapse = gate
         .next_lapse
@@ -416,16 +423,7 @@ async fn an_unfinished_upload_counts_until_it_goes_stale_and_says_when(pool: PgP
         .execute(&pool)
         .await
         .expect("age the claim");
-    let gate = store::blockers(
-        &pool,
-        &[&a1],
-        &[],
-        at(100),
-        Duration::from_secs(600),
-        NonPartyPolicy::Triage,
-    )
-    .await
-    .expect("gate answers");
+    let gate = ask_gate(&pool, &[&a1], &[], NonPartyPolicy::Triage).await;
     assert!(
         gate.blockers.is_empty(),
         "an abandoned upload holds nothing"

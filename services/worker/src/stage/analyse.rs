@@ -4,6 +4,7 @@
 //! against the registry, retrying what may pass; then hands the record to
 //! the order stage, whatever became of it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -42,15 +43,14 @@ impl StepError {
     /// A database or object store that does not answer is waited out,
     /// however long (an outage must not turn supplements into dead
     /// letters); content that fails to read is tried a few times.
-    fn classified(self, content_failures: &mut usize, limit: usize) -> Retry<Self> {
+    fn classified(self, content_failures: &AtomicUsize, limit: usize) -> Retry<Self> {
         match &self {
             StepError::Database(e) if is_transient(e) => Retry::Transient(self),
             StepError::Analyse(AnalyseError::Content(ContentError::Store(_))) => {
                 Retry::Transient(self)
             }
             StepError::Analyse(AnalyseError::Content(c)) if c.is_transient() => {
-                *content_failures += 1;
-                if *content_failures < limit {
+                if content_failures.fetch_add(1, Ordering::Relaxed) + 1 < limit {
                     Retry::Transient(self)
                 } else {
                     Retry::Permanent(self)
@@ -141,13 +141,8 @@ impl AnalyseStage {
             }
         };
         let supplement_id = inbound.supplement_id();
-        let content_failures = std::sync::Mutex::new(0);
-        let classified = |error: StepError| {
-            let mut failures = content_failures
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            error.classified(&mut failures, self.max_attempts)
-        };
+        let content_failures = AtomicUsize::new(0);
+        let classified = |error: StepError| error.classified(&content_failures, self.max_attempts);
         let attempt = retry(self.backoff, "analysis", || async {
             let seen = self
                 .already_processed(event_id)

@@ -261,7 +261,6 @@ impl<A: Arrivals> OrderStage<A> {
                 );
             }
             self.metrics.observe(Stage::WaitForTurn, item.ready_at);
-            waiting.marked.remove(&held[index].supplement_id);
             if self.recorder.send(item).await.is_err() {
                 return Ok(None);
             }
