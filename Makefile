@@ -12,7 +12,7 @@ CARGO := cargo
 
 SUPPLEMENTS ?= 48
 
-.PHONY: help run test bench build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check deny audit rules
+.PHONY: help run test bench soak build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check deny audit rules
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -59,6 +59,17 @@ rules: ## Check the Prometheus alert rules (promtool) and the metric names rules
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
 	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts -p intake-inbox
 	@$(WITH_ENV) $(CARGO) bench --locked -p intake-tests
+
+SOAK_EVENTS ?= 1000000
+soak: prereqs stack-up build ## Broker soak: SOAK_EVENTS events, topic deletion, restarts; figures in target/soak/
+	@$(WITH_ENV) target/debug/intake migrate
+	@$(WITH_ENV) target/debug/intake topics
+	@$(WITH_ENV) bash $(LOCAL)/services.sh restart
+	@# The load and the probes are not what is measured: the debug build will do.
+	@$(WITH_ENV) SOAK_EVENTS=$(SOAK_EVENTS) $(CARGO) bench --locked --profile dev -p intake-tests --bench broker_soak
+	@echo "soak: the services still work afterwards: a few supplements end to end..."
+	@$(WITH_ENV) target/debug/intake-generate --supplements 12 --manifest target/soak/manifest.jsonl
+	@$(WITH_ENV) target/debug/intake status --wait 3m
 
 build: ## Build every binary
 	@$(CARGO) build --workspace --locked

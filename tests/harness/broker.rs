@@ -17,16 +17,18 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub async fn start(stack: &Stack) -> Self {
+        Self::start_with_maintenance(stack, Duration::from_secs(300)).await
+    }
+
+    /// A broker that deletes expired records every `maintenance`.
+    pub async fn start_with_maintenance(stack: &Stack, maintenance: Duration) -> Self {
         let port = free_port();
         let dir = stack
             .repo_dir()
             .join("target/test-logs")
             .join(unique("broker"));
         std::fs::create_dir_all(&dir).expect("broker directory");
-        let tansu = stack
-            .tools_dir()
-            .join(format!("tansu-{}", stack.get("STACK_TANSU_VERSION")))
-            .join("bin/tansu");
+        let tansu = binary(stack);
         assert!(
             tansu.exists(),
             "{} is missing: `make stack-up` builds it",
@@ -42,7 +44,13 @@ impl TestBroker {
                 "--advertised-listener-url",
                 &url,
             ])
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args([
+                "--storage-engine",
+                &format!(
+                    "sqlite://tansu.db?maintenance_interval={}s",
+                    maintenance.as_secs().max(1)
+                ),
+            ])
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -82,6 +90,24 @@ impl TestBroker {
             .expect("kill");
         assert!(status.success(), "kill {signal} {pid}");
     }
+}
+
+/// The broker `make stack-up` builds: named as `tansu_root` in
+/// `infra/local/kafka.sh` names it, by version, features and patch.
+fn binary(stack: &Stack) -> std::path::PathBuf {
+    use sha2::Digest;
+    let patch = std::fs::read(stack.repo_dir().join("infra/local/tansu/fixes.patch"))
+        .expect("infra/local/tansu/fixes.patch");
+    let digest = hex::encode(sha2::Sha256::digest(&patch));
+    stack
+        .tools_dir()
+        .join(format!(
+            "tansu-{}-{}-fixes-{}",
+            stack.get("STACK_TANSU_VERSION"),
+            stack.get("STACK_TANSU_FEATURES").replace(',', "-"),
+            &digest[..8]
+        ))
+        .join("bin/tansu")
 }
 
 impl Drop for TestBroker {

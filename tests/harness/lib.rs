@@ -7,6 +7,7 @@
 //! `infra/local/stack.env`, so `cargo test` works with or without `make`.
 
 pub mod broker;
+pub mod chart;
 mod db;
 pub mod gateway;
 pub mod inbox;

@@ -2,21 +2,42 @@
 //! partition count and retention, in one place. Deployments add a prefix
 //! (an environment name, or a per-test namespace) but never rename topics.
 
-/// How Kafka may discard records of a topic.
+use std::time::Duration;
+
+/// How Kafka may discard records of a topic. Every topic is bounded: the
+/// broker's store (and a local broker's disk) must not grow with time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cleanup {
-    /// Records expire after the broker's retention time.
-    Delete,
+    /// Records expire after this long. PostgreSQL and S3 hold what must
+    /// last; a topic only carries events to consumers, which lag by
+    /// seconds (an alert fires long before a day).
+    Delete(Duration),
     /// Only the newest record per key is kept: the topic is a table.
     Compact,
 }
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Long enough for a consumer down over a long weekend to catch up.
+const TRANSPORT: Cleanup = Cleanup::Delete(Duration::from_secs(7 * 24 * 60 * 60));
 
 impl Cleanup {
     /// The value of the `cleanup.policy` topic config.
     pub fn policy(self) -> &'static str {
         match self {
-            Cleanup::Delete => "delete",
+            Cleanup::Delete(_) => "delete",
             Cleanup::Compact => "compact",
+        }
+    }
+
+    /// The topic configs that say so, as the broker takes them.
+    pub fn configs(self) -> Vec<(&'static str, String)> {
+        match self {
+            Cleanup::Delete(after) => vec![
+                ("cleanup.policy", self.policy().into()),
+                ("retention.ms", after.as_millis().to_string()),
+            ],
+            Cleanup::Compact => vec![("cleanup.policy", self.policy().into())],
         }
     }
 }
@@ -35,14 +56,14 @@ pub struct TopicSpec {
 pub const SECUREMAIL: TopicSpec = TopicSpec {
     name: "supplements.securemail.v1",
     partitions: 6,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// Supplements from Enter Finland, keyed by application id.
 pub const ENTER_FINLAND: TopicSpec = TopicSpec {
     name: "supplements.enterfinland.v1",
     partitions: 6,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// The applications registry published by case management, keyed by
@@ -57,35 +78,36 @@ pub const APPLICATIONS: TopicSpec = TopicSpec {
 pub const ROUTED: TopicSpec = TopicSpec {
     name: "supplements.routed.v1",
     partitions: 6,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// Supplements that need a person to find their application.
 pub const TRIAGE: TopicSpec = TopicSpec {
     name: "supplements.triage.v1",
     partitions: 3,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// Infected, dangerous, foreign-encrypted or undecryptable content.
 pub const QUARANTINE: TopicSpec = TopicSpec {
     name: "supplements.quarantine.v1",
     partitions: 3,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// One receipt request per supplement, keyed by supplement id.
 pub const RECEIPTS: TopicSpec = TopicSpec {
     name: "receipts.v1",
     partitions: 3,
-    cleanup: Cleanup::Delete,
+    cleanup: TRANSPORT,
 };
 
 /// Events that failed permanently, kept for inspection and replay.
 pub const DEAD_LETTER: TopicSpec = TopicSpec {
     name: "supplements.deadletter.v1",
     partitions: 1,
-    cleanup: Cleanup::Delete,
+    // Kept for an operator to inspect and replay after a holiday.
+    cleanup: Cleanup::Delete(Duration::from_secs(28 * DAY.as_secs())),
 };
 
 /// Every topic, in the order an operator would read about them.
@@ -144,6 +166,27 @@ mod tests {
             .filter(|t| t.cleanup == Cleanup::Compact)
             .collect();
         assert_eq!(compacted, [&APPLICATIONS]);
+    }
+
+    #[test]
+    fn every_topic_is_bounded_by_time_or_by_key() {
+        for topic in ALL {
+            let configs = topic.cleanup.configs();
+            match topic.cleanup {
+                Cleanup::Delete(after) => {
+                    assert!(after >= DAY && after <= 31 * DAY, "{}", topic.name);
+                    assert!(configs.contains(&("retention.ms", after.as_millis().to_string())));
+                }
+                Cleanup::Compact => assert_eq!(configs, [("cleanup.policy", "compact".into())]),
+            }
+        }
+        assert_eq!(
+            TRANSPORT.configs(),
+            [
+                ("cleanup.policy", "delete".to_owned()),
+                ("retention.ms", "604800000".to_owned())
+            ]
+        );
     }
 
     #[test]

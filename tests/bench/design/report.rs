@@ -1,9 +1,9 @@
 //! Writes the figures: `results.json`, a markdown table and a chart.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use intake_tests::Stack;
+use intake_tests::chart::render_png;
 
 use super::Figures;
 
@@ -19,7 +19,7 @@ pub fn write(stack: &Stack, figures: &Figures) {
     let svg = chart(figures);
     let svg_path = dir.join("results.svg");
     std::fs::write(&svg_path, svg).expect("results.svg");
-    match render_png(&svg_path, &dir.join("results.png")) {
+    match render_png(&svg_path, &dir.join("results.png"), 900, 300) {
         Ok(()) => println!("figures in {}/results.{{json,md,png}}", dir.display()),
         Err(why) => println!(
             "figures in {}/results.{{json,md,svg}} (no PNG: {why})",
@@ -133,32 +133,4 @@ fn chart(f: &Figures) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-/// Draws the SVG into a PNG with the headless browser the browser tests
-/// use, when it is installed.
-fn render_png(svg: &Path, png: &Path) -> Result<(), String> {
-    let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .ok_or("chromium is not installed")?;
-    let status = std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=900,300",
-            &format!("--screenshot={}", png.display()),
-            &format!("file://{}", svg.display()),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if status.success() && png.exists() {
-        Ok(())
-    } else {
-        Err(format!("chromium exited with {status}"))
-    }
 }

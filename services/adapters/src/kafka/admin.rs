@@ -29,16 +29,20 @@ pub async fn ensure_topics(
 ) -> Result<Vec<TopicState>, KafkaError> {
     let admin: AdminClient<DefaultClientContext> = config.admin().create()?;
     let names: Vec<String> = specs.iter().map(|s| config.topics().name(s)).collect();
+    let configs: Vec<_> = specs.iter().map(|s| s.cleanup.configs()).collect();
     let requests: Vec<NewTopic<'_>> = specs
         .iter()
         .zip(&names)
-        .map(|(spec, name)| {
-            NewTopic::new(
-                name,
-                spec.partitions,
-                TopicReplication::Fixed(config.replication_factor),
+        .zip(&configs)
+        .map(|((spec, name), configs)| {
+            configs.iter().fold(
+                NewTopic::new(
+                    name,
+                    spec.partitions,
+                    TopicReplication::Fixed(config.replication_factor),
+                ),
+                |topic, (key, value)| topic.set(key, value),
             )
-            .set("cleanup.policy", spec.cleanup.policy())
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));

@@ -1,0 +1,172 @@
+//! The local broker's own faults, fixed in `infra/local/tansu/fixes.patch`,
+//! stay fixed: each test runs a broker of its own, so a regression cannot
+//! take down the shared one.
+//! - deleting one topic deletes that topic only (the release deleted every
+//!   topic of the cluster with it);
+//! - records past their topic's `retention.ms` are deleted.
+
+use std::time::{Duration, Instant};
+
+use intake_adapters::kafka::{KafkaConfig, ensure_topics};
+use intake_core::topics::{Cleanup, TopicSpec};
+use intake_tests::Stack;
+use intake_tests::broker::TestBroker;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+const KEPT: TopicSpec = TopicSpec {
+    name: "kept.v1",
+    partitions: 1,
+    cleanup: Cleanup::Delete(Duration::from_secs(3600)),
+};
+
+const DELETED: TopicSpec = TopicSpec {
+    name: "deleted.v1",
+    ..KEPT
+};
+
+async fn produce(config: &KafkaConfig, spec: &TopicSpec, count: usize) {
+    let producer: FutureProducer = config.producer().create().expect("producer");
+    let topic = config.topics().name(spec);
+    for i in 0..count {
+        producer
+            .send(
+                FutureRecord::to(&topic)
+                    .key(&format!("k{i}"))
+                    .payload("record")
+                    .headers(intake_adapters::kafka::owned_headers(&[(
+                        "ce_id",
+                        i.to_string(),
+                    )])),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("delivered");
+    }
+}
+
+/// Low and high watermark of partition 0, as the broker reports them.
+fn watermarks(config: &KafkaConfig, spec: &TopicSpec) -> Result<(i64, i64), String> {
+    let client: BaseConsumer = config.consumer("watermarks").create().expect("client");
+    client
+        .fetch_watermarks(&config.topics().name(spec), 0, Duration::from_secs(10))
+        .map_err(|e| e.to_string())
+}
+
+fn topic_names(config: &KafkaConfig) -> Result<Vec<String>, String> {
+    let client: BaseConsumer = config.admin().create().expect("client");
+    let metadata = client
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect())
+}
+
+#[tokio::test]
+async fn deleting_a_topic_deletes_that_topic_only() {
+    let stack = Stack::new();
+    let broker = TestBroker::start(&stack).await;
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    ensure_topics(&config, &[KEPT, DELETED])
+        .await
+        .expect("topics");
+    produce(&config, &KEPT, 20).await;
+    produce(&config, &DELETED, 20).await;
+
+    let admin: AdminClient<DefaultClientContext> = config.admin().create().expect("admin");
+    let results = admin
+        .delete_topics(
+            &[&config.topics().name(&DELETED)],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("delete topics");
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let names = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || topic_names(&config)
+    })
+    .await
+    .expect("task")
+    .expect("metadata");
+    assert!(names.contains(&config.topics().name(&KEPT)), "{names:?}");
+    assert!(
+        !names.contains(&config.topics().name(&DELETED)),
+        "{names:?}"
+    );
+    let kept = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || watermarks(&config, &KEPT)
+    })
+    .await
+    .expect("task")
+    .expect("watermarks of the kept topic");
+    assert_eq!(kept, (0, 20), "the other topic keeps every record");
+    // And it still takes new ones.
+    produce(&config, &KEPT, 1).await;
+}
+
+#[tokio::test]
+async fn records_past_their_retention_are_deleted() {
+    let stack = Stack::new();
+    let broker = TestBroker::start_with_maintenance(&stack, Duration::from_secs(1)).await;
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    let ten_minutes = TopicSpec {
+        cleanup: Cleanup::Delete(Duration::from_secs(600)),
+        ..KEPT
+    };
+    ensure_topics(&config, &[ten_minutes]).await.expect("topic");
+    // Twenty records written an hour ago, by their timestamps, then one now.
+    let producer: FutureProducer = config.producer().create().expect("producer");
+    let topic = config.topics().name(&ten_minutes);
+    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    for i in 0..21 {
+        let record = FutureRecord::to(&topic).key("k").payload("record");
+        let record = if i < 20 {
+            record.timestamp(an_hour_ago)
+        } else {
+            record
+        };
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .expect("delivered");
+    }
+
+    // The maintenance runs every second: soon only the new record is left.
+    let first = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let reader: BaseConsumer = config.consumer("retention").create().expect("reader");
+            let mut assignment = TopicPartitionList::new();
+            assignment
+                .add_partition_offset(&topic, 0, Offset::Beginning)
+                .expect("partition");
+            reader.assign(&assignment).expect("assign");
+            let first = (0..50)
+                .find_map(|_| reader.poll(Duration::from_millis(200)))
+                .map(|m| rdkafka::Message::offset(&m.expect("a record")));
+            drop(assignment);
+            drop(reader);
+            if first == Some(20) || Instant::now() > deadline {
+                return first;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    })
+    .await
+    .expect("task");
+    assert_eq!(
+        first,
+        Some(20),
+        "the 20 expired records are gone; the new one is first"
+    );
+}
