@@ -4,9 +4,15 @@
 
 kafka_up() {
     local log="$LOG_DIR/kafka.log" dir="$STACK_DIR/kafka"
-    already_running kafka "$STACK_KAFKA_PORT" && return
     local tansu
     tansu=$(tansu_binary)
+    # A broker of another build (the release, or before the patch changed)
+    # is replaced, not kept: the tests and the soak expect this one.
+    if pid_alive kafka && [ "$(readlink -f "/proc/$(cat "$RUN_DIR/kafka.pid")/exe")" != "$(readlink -f "$tansu")" ]; then
+        say "kafka: the running broker is another build; restarting it as $tansu"
+        kafka_down
+    fi
+    already_running kafka "$STACK_KAFKA_PORT" && return
     ensure_port_free kafka "$STACK_KAFKA_PORT"
     mkdir -p "$dir"
     local url="tcp://127.0.0.1:$STACK_KAFKA_PORT"
@@ -45,7 +51,12 @@ tansu_binary() {
         command -v cargo >/dev/null || fail "cargo is needed to build tansu (install Rust 1.95 with rustup)"
         local log="$LOG_DIR/build-tansu.log" work="$TOOLS_DIR/tansu-build"
         say "building tansu $version$(tansu_flavour) once into $root (15-20 min on 2 cores; log: $log)" >&2
-        tansu_build "$work" "$version" "$root" >"$log" 2>&1 || fail "building tansu failed; see $log"
+        # One build at a time (another checkout's stack may be building).
+        mkdir -p "$work"
+        (
+            flock 9
+            [ -x "$root/bin/tansu" ] || tansu_build "$work" "$version" "$root"
+        ) 9>"$work.lock" >"$log" 2>&1 || fail "building tansu failed; see $log"
     fi
     printf '%s\n' "$root/bin/tansu"
 }
@@ -78,7 +89,9 @@ wanted = {"tansu-broker", "tansu-storage"}
 for package in json.load(open(metadata))["packages"]:
     if package["name"] in wanted and package["version"] == version:
         source = os.path.dirname(package["manifest_path"])
-        shutil.copytree(source, os.path.join(dest, os.path.basename(source)))
+        # Copied with new file times: cargo then rebuilds what the patch
+        # touches even if an earlier build of the other flavour is newer.
+        shutil.copytree(source, os.path.join(dest, os.path.basename(source)), copy_function=shutil.copy)
         wanted.discard(package["name"])
 if wanted:
     sys.exit(f"sources not fetched: {sorted(wanted)}")
@@ -90,11 +103,22 @@ PY
     dl=$(python3 -c 'import glob, json, os, sys; home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo")); print(json.load(open(glob.glob(home + "/registry/index/index.crates.io-*/config.json")[0]))["dl"])') || return
     curl -sfL --retry 3 -o "$work/tansu.crate" "$dl/tansu/$version/download" || return
     echo "$STACK_TANSU_SHA256  $work/tansu.crate" | sha256sum -c - || return
-    tar -xzf "$work/tansu.crate" -C "$work/src" || return
+    tar -xzf "$work/tansu.crate" -C "$work/src" --touch || return
     if [ "${STACK_TANSU_FIXES:-on}" != off ]; then
-        patch -d "$work/src" -p1 <"$LOCAL_DIR/tansu/fixes.patch" || return
+        # Exactly as written, or not at all.
+        patch --batch --forward --fuzz=0 -d "$work/src" -p1 <"$LOCAL_DIR/tansu/fixes.patch" || return
         printf '\n[patch.crates-io]\ntansu-broker = { path = "../tansu-broker-%s" }\ntansu-storage = { path = "../tansu-storage-%s" }\n' \
-            "$version" "$version" >>"$work/src/tansu-$version/Cargo.toml"
+            "$version" "$version" >>"$work/src/tansu-$version/Cargo.toml" || return
+        # cargo only warns about a [patch] it did not use: make sure both are.
+        cargo metadata --manifest-path "$work/src/tansu-$version/Cargo.toml" --format-version 1 \
+            --features "$STACK_TANSU_FEATURES" >"$work/patched.json" || return
+        python3 - "$work/patched.json" <<'PY' || return
+import json, sys
+packages = json.load(open(sys.argv[1]))["packages"]
+for name in ("tansu-broker", "tansu-storage"):
+    if not any(p["name"] == name and p["source"] is None for p in packages):
+        sys.exit(f"{name} is not built from the patched sources")
+PY
     fi
     # The release's Cargo.lock keeps every other dependency as released
     # (the newest need a newer rustc); one target directory for both
@@ -102,5 +126,7 @@ PY
     CARGO_TARGET_DIR="$work/target" cargo build --release \
         --manifest-path "$work/src/tansu-$version/Cargo.toml" \
         --features "$STACK_TANSU_FEATURES" --bin tansu || return
-    mkdir -p "$root/bin" && cp "$work/target/release/tansu" "$root/bin/tansu"
+    # Into place whole: another stack checks for it while this one copies.
+    mkdir -p "$root/bin" && cp "$work/target/release/tansu" "$root/bin/tansu.partial" &&
+        mv "$root/bin/tansu.partial" "$root/bin/tansu"
 )

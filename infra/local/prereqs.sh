@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the toolchain and installs the Debian build tools the workspace
-# needs (C compilers for librdkafka, aws-lc and SQLite; pkg-config; ss).
+# needs (C compilers for librdkafka, aws-lc and SQLite; pkg-config; ss; curl,
+# patch and flock to build the local broker).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v cargo >/dev/null || fail "Rust is not installed: install Rust 1.95 with rustup (https://rustup.rs), then run this again"
@@ -10,7 +11,7 @@ if [ "$(printf '%s\n' 1.95.0 "$rustc_version" | sort -V | head -n1)" != 1.95.0 ]
 fi
 
 missing=()
-for tool in gcc:build-essential g++:build-essential make:build-essential perl:perl pkg-config:pkg-config ss:iproute2 python3:python3; do
+for tool in gcc:build-essential g++:build-essential make:build-essential perl:perl pkg-config:pkg-config ss:iproute2 python3:python3 curl:curl patch:patch flock:util-linux; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -170,6 +170,8 @@ async fn sample(
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // The phase the probes start in: they can take a while.
+        let in_phase = *phase.borrow();
         let latency = probe.measure().await;
         let broker = sampler.sample().await;
         let mut services_ready = true;
@@ -183,7 +185,7 @@ async fn sample(
         }
         let sample = Sample {
             seconds: started.elapsed().as_secs_f64(),
-            phase: *phase.borrow(),
+            phase: in_phase,
             latency,
             broker,
             produced: counters.produced.load(Ordering::Relaxed),

@@ -11,6 +11,7 @@ use intake_adapters::kafka::KafkaConfig;
 use intake_core::topics::{self, Cleanup, TopicSpec};
 use rand::{Rng, SeedableRng};
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +80,8 @@ pub async fn produce(
                     sent += 1;
                 }
                 // The local queue is full: the broker is behind.
-                Err(_) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => break,
+                Err((error, _)) => panic!("cannot produce to {topic}: {error}"),
             }
         }
     }

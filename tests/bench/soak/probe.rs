@@ -136,7 +136,7 @@ fn join(kafka: &KafkaConfig, topic: &str) -> Option<f64> {
     let started = Instant::now();
     consumer.subscribe(&[topic]).ok()?;
     let mut joined = None;
-    while started.elapsed() < TIMEOUT * 3 {
+    while started.elapsed() < TIMEOUT {
         let _ = consumer.poll(Duration::from_millis(50));
         if consumer.assignment().is_ok_and(|a| a.count() > 0) {
             joined = Some(millis(started));
