@@ -16,12 +16,18 @@ pub struct TestBroker {
 }
 
 impl TestBroker {
+    /// Deleting expired records as often as the stack's broker does.
     pub async fn start(stack: &Stack) -> Self {
-        Self::start_with_maintenance(stack, Duration::from_secs(300)).await
+        Self::launch(stack, &stack.get("STACK_KAFKA_MAINTENANCE_INTERVAL")).await
     }
 
     /// A broker that deletes expired records every `maintenance`.
     pub async fn start_with_maintenance(stack: &Stack, maintenance: Duration) -> Self {
+        Self::launch(stack, &format!("{}s", maintenance.as_secs().max(1))).await
+    }
+
+    /// `maintenance`: tansu's interval between retention runs (`5m`, `1s`).
+    async fn launch(stack: &Stack, maintenance: &str) -> Self {
         let port = free_port();
         let dir = stack
             .repo_dir()
@@ -46,10 +52,7 @@ impl TestBroker {
             ])
             .args([
                 "--storage-engine",
-                &format!(
-                    "sqlite://tansu.db?maintenance_interval={}s",
-                    maintenance.as_secs().max(1)
-                ),
+                &format!("sqlite://tansu.db?maintenance_interval={maintenance}"),
             ])
             .current_dir(&dir)
             .stdin(Stdio::null())

@@ -19,7 +19,7 @@ pub enum Cleanup {
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Long enough for a consumer down over a long weekend to catch up.
-const TRANSPORT: Cleanup = Cleanup::Delete(Duration::from_secs(7 * 24 * 60 * 60));
+const TRANSPORT: Cleanup = Cleanup::Delete(Duration::from_secs(7 * DAY.as_secs()));
 
 impl Cleanup {
     /// The value of the `cleanup.policy` topic config.
