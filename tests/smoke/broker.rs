@@ -3,15 +3,17 @@
 //! take down the shared one.
 //! - deleting one topic deletes that topic only (the release deleted every
 //!   topic of the cluster with it);
-//! - records past their topic's `retention.ms` are deleted.
+//! - records past their topic's `retention.ms` are deleted, a backlog
+//!   larger than one retention batch too, and `retention.ms=-1` keeps them;
+//! - a topic whose configs differ from the catalogue is reported.
 
 use std::time::{Duration, Instant};
 
-use intake_adapters::kafka::{KafkaConfig, ensure_topics};
+use intake_adapters::kafka::{KafkaConfig, config_drift, ensure_topics};
 use intake_core::topics::{Cleanup, TopicSpec};
 use intake_tests::Stack;
 use intake_tests::broker::TestBroker;
-use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -113,6 +115,52 @@ async fn deleting_a_topic_deletes_that_topic_only() {
     produce(&config, &KEPT, 1).await;
 }
 
+/// The offset of the first record of `topic`, once it is `expected` (or
+/// whatever it is after a minute).
+fn first_offset(config: &KafkaConfig, topic: &str, expected: i64) -> Option<i64> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reader: BaseConsumer = config.consumer("retention").create().expect("reader");
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, 0, Offset::Beginning)
+            .expect("partition");
+        reader.assign(&assignment).expect("assign");
+        let first = (0..50)
+            .find_map(|_| reader.poll(Duration::from_millis(200)))
+            .map(|m| rdkafka::Message::offset(&m.expect("a record")));
+        if first == Some(expected) || Instant::now() > deadline {
+            return first;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `count` records stamped an hour ago, then one stamped now.
+async fn old_then_new(config: &KafkaConfig, topic: &str, count: usize) {
+    let producer: FutureProducer = config.producer().create().expect("producer");
+    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let old = (0..count).map(|_| {
+        producer.send(
+            FutureRecord::to(topic)
+                .key("k")
+                .payload("record")
+                .timestamp(an_hour_ago),
+            Duration::from_secs(30),
+        )
+    });
+    for delivery in futures::future::join_all(old).await {
+        delivery.expect("delivered");
+    }
+    producer
+        .send(
+            FutureRecord::to(topic).key("k").payload("record"),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("delivered");
+}
+
 #[tokio::test]
 async fn records_past_their_retention_are_deleted() {
     let stack = Stack::new();
@@ -124,49 +172,57 @@ async fn records_past_their_retention_are_deleted() {
         ..KEPT
     };
     ensure_topics(&config, &[ten_minutes]).await.expect("topic");
-    // Twenty records written an hour ago, by their timestamps, then one now.
-    let producer: FutureProducer = config.producer().create().expect("producer");
-    let topic = config.topics().name(&ten_minutes);
-    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
-    for i in 0..21 {
-        let record = FutureRecord::to(&topic).key("k").payload("record");
-        let record = if i < 20 {
-            record.timestamp(an_hour_ago)
-        } else {
-            record
-        };
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .expect("delivered");
-    }
+    // A topic that keeps records for ever, as Kafka reads retention.ms=-1.
+    let forever = config.topics().name(&DELETED);
+    let admin: AdminClient<DefaultClientContext> = config.admin().create().expect("admin");
+    let created = admin
+        .create_topics(
+            &[NewTopic::new(&forever, 1, TopicReplication::Fixed(1))
+                .set("cleanup.policy", "delete")
+                .set("retention.ms", "-1")],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
 
-    // The maintenance runs every second: soon only the new record is left.
-    let first = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let reader: BaseConsumer = config.consumer("retention").create().expect("reader");
-            let mut assignment = TopicPartitionList::new();
-            assignment
-                .add_partition_offset(&topic, 0, Offset::Beginning)
-                .expect("partition");
-            reader.assign(&assignment).expect("assign");
-            let first = (0..50)
-                .find_map(|_| reader.poll(Duration::from_millis(200)))
-                .map(|m| rdkafka::Message::offset(&m.expect("a record")));
-            drop(assignment);
-            drop(reader);
-            if first == Some(20) || Instant::now() > deadline {
-                return first;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+    // More expired records than the broker deletes in one batch (5,000),
+    // so the backlog takes several batches or runs.
+    let topic = config.topics().name(&ten_minutes);
+    old_then_new(&config, &topic, 12_000).await;
+    old_then_new(&config, &forever, 20).await;
+
+    let (first, kept) = tokio::task::spawn_blocking(move || {
+        let first = first_offset(&config, &topic, 12_000);
+        // By now several maintenance runs have been and gone.
+        (first, first_offset(&config, &forever, 0))
     })
     .await
     .expect("task");
     assert_eq!(
         first,
-        Some(20),
-        "the 20 expired records are gone; the new one is first"
+        Some(12_000),
+        "the 12,000 expired records are gone; the new one is first"
     );
+    assert_eq!(kept, Some(0), "retention.ms=-1 keeps every record");
+}
+
+#[tokio::test]
+async fn configs_that_differ_from_the_catalogue_are_reported() {
+    let stack = Stack::new();
+    let broker = TestBroker::start(&stack).await;
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    ensure_topics(&config, &[KEPT]).await.expect("topic");
+    let as_created = config_drift(&config, &[KEPT]).await.expect("describe");
+    assert_eq!(as_created, [vec![]], "just created: as the catalogue says");
+
+    // A newer catalogue keeps the same topic for a day.
+    let a_day = TopicSpec {
+        cleanup: Cleanup::Delete(Duration::from_secs(86_400)),
+        ..KEPT
+    };
+    let drift = config_drift(&config, &[a_day]).await.expect("describe");
+    let lines: Vec<String> = drift[0].iter().map(ToString::to_string).collect();
+    assert_eq!(lines, ["retention.ms=3600000 (catalogue: 86400000)"]);
 }

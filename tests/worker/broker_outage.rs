@@ -37,7 +37,7 @@ async fn cut_offs(client: &reqwest::Client, url: &str) -> u64 {
         .await
         .expect("metrics text");
     text.lines()
-        .find(|l| l.starts_with("intake_consumer_cut_off_total "))
+        .find(|l| l.starts_with(r#"intake_consumer_cut_off_total{consumer="kafka_consumer"} "#))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .expect("the cut-off counter is exported")

@@ -141,6 +141,27 @@ async fn main() -> anyhow::Result<()> {
                     "some topics differ from the catalogue in services/core/src/topics.rs"
                 );
             }
+            // Configs are set at creation only: a topic made by an older
+            // catalogue keeps its retention until an operator changes it.
+            match kafka::config_drift(&config.kafka, &topics::ALL).await {
+                Ok(drifts) => {
+                    let mut any = false;
+                    for (spec, drift) in topics::ALL.iter().zip(drifts) {
+                        for d in drift {
+                            any = true;
+                            println!("drift   {:<40} {d}", config.kafka.topics().name(spec));
+                        }
+                    }
+                    if any {
+                        println!(
+                            "topics keep the configs they were created with: alter these with the broker's admin tools (IncrementalAlterConfigs)"
+                        );
+                    }
+                }
+                Err(error) => {
+                    println!("configs not checked: the broker did not describe them ({error})")
+                }
+            }
         }
         Command::Check => check::run().await?,
         Command::Status { wait } => status::run(wait).await?,

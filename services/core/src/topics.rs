@@ -40,6 +40,42 @@ impl Cleanup {
             Cleanup::Compact => vec![("cleanup.policy", self.policy().into())],
         }
     }
+
+    /// The configs an existing topic has that differ from these, given a
+    /// lookup of what the broker reports. A topic created by an older
+    /// catalogue keeps its configs (creation sets them, nothing alters
+    /// them later): this is how an operator finds out.
+    pub fn drift<'a>(self, actual: impl Fn(&str) -> Option<&'a str>) -> Vec<ConfigDrift> {
+        self.configs()
+            .into_iter()
+            .filter_map(|(key, expected)| {
+                let found = actual(key);
+                (found != Some(expected.as_str())).then(|| ConfigDrift {
+                    key,
+                    expected,
+                    actual: found.map(str::to_owned),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A topic config that is not what the catalogue says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigDrift {
+    pub key: &'static str,
+    pub expected: String,
+    /// `None`: the broker has no value (its own default applies).
+    pub actual: Option<String>,
+}
+
+impl std::fmt::Display for ConfigDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.actual {
+            Some(actual) => write!(f, "{}={actual} (catalogue: {})", self.key, self.expected),
+            None => write!(f, "{} unset (catalogue: {})", self.key, self.expected),
+        }
+    }
 }
 
 /// One topic as intake expects to find it.
@@ -186,6 +222,38 @@ mod tests {
                 ("cleanup.policy", "delete".to_owned()),
                 ("retention.ms", "604800000".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn drift_names_each_config_that_differs_or_is_missing() {
+        let dead_letters = Cleanup::Delete(28 * DAY);
+        // What an older catalogue created: a policy and no retention.
+        let older = |key: &str| (key == "cleanup.policy").then_some("delete");
+        assert_eq!(
+            dead_letters.drift(older),
+            [ConfigDrift {
+                key: "retention.ms",
+                expected: "2419200000".into(),
+                actual: None
+            }]
+        );
+        let shorter = |key: &str| match key {
+            "cleanup.policy" => Some("delete"),
+            "retention.ms" => Some("604800000"),
+            _ => None,
+        };
+        let drift = dead_letters.drift(shorter);
+        assert_eq!(drift.len(), 1);
+        assert_eq!(
+            drift[0].to_string(),
+            "retention.ms=604800000 (catalogue: 2419200000)"
+        );
+        assert!(TRANSPORT.drift(shorter).is_empty(), "as the catalogue says");
+        let compacted_as_delete = |key: &str| (key == "cleanup.policy").then_some("delete");
+        assert_eq!(
+            Cleanup::Compact.drift(compacted_as_delete)[0].to_string(),
+            "cleanup.policy=delete (catalogue: compact)"
         );
     }
 

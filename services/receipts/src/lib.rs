@@ -148,7 +148,7 @@ impl Receipts {
         let watched = watch::watch(
             &mut client,
             &health,
-            metrics.cut_off.clone(),
+            &metrics.cut_offs,
             kafka.consumer_stall_after,
         );
         let consumer: StreamConsumer<WatchedContext> = client.create_with_context(watched)?;

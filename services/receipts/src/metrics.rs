@@ -1,6 +1,7 @@
 //! What the receipt service counts: requests taken in by decision, send
 //! attempts by result, failures by reason, and how long sends take.
 
+use intake_adapters::kafka::watch::CutOffs;
 use intake_adapters::ops::{Registry, latency_histogram, wait_histogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -41,7 +42,7 @@ pub struct ReceiptMetrics {
     pub interrupted: Counter,
     pub dead_letters: Counter,
     /// Times the consumer was cut off from its group or the broker.
-    pub cut_off: Counter,
+    pub cut_offs: CutOffs,
 }
 
 impl ReceiptMetrics {
@@ -54,7 +55,7 @@ impl ReceiptMetrics {
             to_sent_seconds: Family::new_with_constructor(wait_histogram as fn() -> Histogram),
             interrupted: Counter::default(),
             dead_letters: Counter::default(),
-            cut_off: intake_adapters::kafka::watch::cut_off_counter(registry),
+            cut_offs: CutOffs::register(registry),
         };
         let r = registry;
         r.register(

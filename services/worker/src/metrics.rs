@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use intake_adapters::kafka::watch::CutOffs;
 use intake_adapters::ops::{Registry, latency_histogram, wait_histogram};
 use intake_core::decide::PartVerdict;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -95,8 +96,8 @@ pub struct WorkerMetrics {
     pub held: Gauge,
     pub scans_waiting: Gauge,
     pub published: Counter,
-    /// Times the consumer was cut off from its group or the broker.
-    pub cut_off: Counter,
+    /// Times each consumer was cut off from its group or the broker.
+    pub cut_offs: CutOffs,
 }
 
 impl WorkerMetrics {
@@ -114,7 +115,7 @@ impl WorkerMetrics {
             held: Gauge::default(),
             scans_waiting: Gauge::default(),
             published: Counter::default(),
-            cut_off: intake_adapters::kafka::watch::cut_off_counter(registry),
+            cut_offs: CutOffs::register(registry),
         };
         let r = registry;
         r.register(

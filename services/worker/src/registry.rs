@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use intake_adapters::kafka::watch::{self, CutOffs, WatchedContext};
 use intake_adapters::kafka::{KafkaConfig, record_headers};
+use intake_adapters::ops::Health;
 use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_core::events::{ApplicationRecord, Event};
 use intake_core::ids::ApplicationId;
@@ -30,16 +32,29 @@ pub enum RegistryError {
 }
 
 /// Starts following the registry; `caught_up` fires once everything that
-/// was in the topic at start is in PostgreSQL.
+/// was in the topic at start is in PostgreSQL. The reader is watched: it is
+/// `kafka_registry` in `health`, down when it has not been fetching for
+/// longer than the consumers' stall limit (matching then runs against a
+/// registry that may be behind).
 pub fn follow(
     kafka: &KafkaConfig,
     group: &str,
     pool: PgPool,
     caught_up: oneshot::Sender<()>,
+    health: &Health,
+    cut_offs: &CutOffs,
 ) -> Result<tokio::task::JoinHandle<()>, RegistryError> {
     let topic = kafka.topics().name(&topics::APPLICATIONS);
     // A group id is required, but offsets are never committed here.
-    let consumer: StreamConsumer = kafka.consumer(&format!("{group}-registry")).create()?;
+    let mut client = kafka.consumer(&format!("{group}-registry"));
+    let watched = watch::watch_reader(
+        &mut client,
+        health,
+        "kafka_registry",
+        cut_offs,
+        kafka.consumer_stall_after,
+    );
+    let consumer: StreamConsumer<WatchedContext> = client.create_with_context(watched)?;
     let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
     let partitions: Vec<i32> = metadata
         .topics()

@@ -103,8 +103,14 @@ impl Worker {
         probes::kafka(&health, producer.clone(), intake_core::topics::SECUREMAIL);
 
         let (caught_up_tx, caught_up) = oneshot::channel();
-        let _registry =
-            crate::registry::follow(&kafka, &config.group_id, pool.clone(), caught_up_tx)?;
+        let _registry = crate::registry::follow(
+            &kafka,
+            &config.group_id,
+            pool.clone(),
+            caught_up_tx,
+            &health,
+            &metrics.cut_offs,
+        )?;
         tracing::info!("reading the applications registry");
         caught_up.await.map_err(|_| StartError::RegistryStopped)?;
         tracing::info!("applications registry caught up");
@@ -198,7 +204,7 @@ impl Worker {
         let watched = watch::watch(
             &mut client,
             &health,
-            metrics.cut_off.clone(),
+            &metrics.cut_offs,
             kafka.consumer_stall_after,
         );
         let (consume, context) = ConsumeStage::new(analyse, config.lanes, watched, metrics.clone());

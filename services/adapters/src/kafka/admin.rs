@@ -1,12 +1,12 @@
 //! Creating intake's topics from the catalogue in `intake_core::topics`.
 //! Safe to run at every start: existing topics are left as they are, and
-//! the partition count the broker reports is returned so a drift from the
-//! catalogue can be seen.
+//! the partition count and configs the broker reports can be compared with
+//! the catalogue so a drift can be seen.
 
 use std::time::Duration;
 
-use intake_core::topics::TopicSpec;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use intake_core::topics::{ConfigDrift, TopicSpec};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -92,4 +92,29 @@ async fn partition_counts(
     .await
     // Only a panic in the task gets here.
     .map_err(|_| KafkaError::Canceled)?
+}
+
+/// For each of `specs` (an existing topic), the configs the broker has that
+/// differ from the catalogue.
+pub async fn config_drift(
+    config: &KafkaConfig,
+    specs: &[TopicSpec],
+) -> Result<Vec<Vec<ConfigDrift>>, KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = config.admin().create()?;
+    let names: Vec<String> = specs.iter().map(|s| config.topics().name(s)).collect();
+    let resources: Vec<ResourceSpecifier<'_>> =
+        names.iter().map(|n| ResourceSpecifier::Topic(n)).collect();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let described = admin.describe_configs(&resources, &options).await?;
+    specs
+        .iter()
+        .zip(described)
+        .map(|(spec, result)| {
+            let resource = result.map_err(KafkaError::AdminOp)?;
+            let entries = resource.entry_map();
+            Ok(spec
+                .cleanup
+                .drift(|key| entries.get(key).and_then(|e| e.value.as_deref())))
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ mod headers;
 mod producer;
 pub mod watch;
 
-pub use admin::{TopicState, ensure_topics};
+pub use admin::{TopicState, config_drift, ensure_topics};
 pub use config::KafkaConfig;
 pub use headers::{owned_headers, record_headers};
 pub use producer::{EventProducer, PublishError};

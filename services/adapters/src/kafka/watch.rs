@@ -1,5 +1,6 @@
 //! A consumer that notices when it is cut off: librdkafka's statistics
-//! (every few seconds) say whether the consumer is in its group and a
+//! (every few seconds) say whether the consumer is in its group (or, for a
+//! reader that assigns its partitions itself, fetching all of them) and a
 //! broker is up. When it has not been for longer than `stall_after`, the
 //! consumer's readiness goes down with what librdkafka last said, logged at
 //! ERROR once; when it is again, readiness comes back. Statistics that stop
@@ -10,7 +11,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::ConsumerContext;
@@ -22,11 +25,20 @@ use crate::ops::{Dependency, Health, Registry};
 /// How often librdkafka reports, and the monitor looks.
 const EVERY: Duration = Duration::from_secs(5);
 
+/// What a consumer that is well looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Subscribed: joined and steady in its group.
+    Member,
+    /// Assigned its partitions itself: every one of them fetching.
+    Reader,
+}
+
 /// What one statistics report says about a consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    /// Joined and steady in its group.
-    pub in_group: bool,
+    /// A member steady in its group, or a reader fetching every partition.
+    pub consuming: bool,
     /// At least one real broker connection is up.
     pub broker_up: bool,
     /// The states, in librdkafka's words, for the log.
@@ -35,11 +47,11 @@ pub struct Seen {
 
 impl Seen {
     pub fn healthy(&self) -> bool {
-        self.in_group && self.broker_up
+        self.consuming && self.broker_up
     }
 }
 
-pub fn judge(stats: &Statistics) -> Seen {
+pub fn judge(stats: &Statistics, role: Role) -> Seen {
     let mut brokers: Vec<String> = stats
         .brokers
         .values()
@@ -52,7 +64,19 @@ pub fn judge(stats: &Statistics) -> Seen {
         .brokers
         .values()
         .any(|b| (b.nodeid >= 0 || b.source == "configured") && b.state == "UP");
-    let (in_group, group) = match &stats.cgrp {
+    let (consuming, what) = match role {
+        Role::Member => membership(stats),
+        Role::Reader => fetching(stats),
+    };
+    Seen {
+        consuming,
+        broker_up,
+        summary: format!("{what}; brokers {}", brokers.join(", ")),
+    }
+}
+
+fn membership(stats: &Statistics) -> (bool, String) {
+    match &stats.cgrp {
         Some(g) => (
             g.state == "up" && g.join_state == "steady",
             format!(
@@ -61,16 +85,31 @@ pub fn judge(stats: &Statistics) -> Seen {
             ),
         ),
         None => (false, "no group coordinator yet".to_owned()),
-    };
-    Seen {
-        in_group,
-        broker_up,
-        summary: format!("{group}; brokers {}", brokers.join(", ")),
     }
+}
+
+fn fetching(stats: &Statistics) -> (bool, String) {
+    // Partition -1 is librdkafka's own (unassigned messages).
+    let mut states: Vec<String> = stats
+        .topics
+        .values()
+        .flat_map(|t| t.partitions.values().map(move |p| (t, p)))
+        .filter(|(_, p)| p.partition >= 0 && p.desired)
+        .map(|(t, p)| format!("{}[{}]={}", t.topic, p.partition, p.fetch_state))
+        .collect();
+    states.sort();
+    let all_active = !states.is_empty() && states.iter().all(|s| s.ends_with("=active"));
+    let what = if states.is_empty() {
+        "no partitions assigned yet".to_owned()
+    } else {
+        format!("fetching {}", states.join(", "))
+    };
+    (all_active, what)
 }
 
 #[derive(Debug)]
 struct State {
+    role: Role,
     last_healthy: Instant,
     last_seen: Option<Seen>,
     last_report: Instant,
@@ -86,8 +125,8 @@ pub struct WatchedContext {
 
 impl ClientContext for WatchedContext {
     fn stats(&self, statistics: Statistics) {
-        let seen = judge(&statistics);
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let seen = judge(&statistics, state.role);
         let now = Instant::now();
         if seen.healthy() {
             state.last_healthy = now;
@@ -108,26 +147,63 @@ impl ClientContext for WatchedContext {
 impl ConsumerContext for WatchedContext {}
 
 /// Sets `config` to report statistics, and returns the context to create
-/// the consumer with. A task judges the reports: `kafka_consumer` in
+/// the group member with. A task judges the reports: `kafka_consumer` in
 /// `health` goes down after `stall_after` without a healthy one, and
-/// `intake_consumer_cut_off_total` counts each time it does.
+/// `intake_consumer_cut_off_total{consumer="kafka_consumer"}` counts each
+/// time it does.
 pub fn watch(
     config: &mut ClientConfig,
     health: &Health,
-    cut_off: Counter,
+    cut_offs: &CutOffs,
+    stall_after: Duration,
+) -> WatchedContext {
+    watch_as(
+        config,
+        health,
+        ("kafka_consumer", Role::Member),
+        cut_offs,
+        stall_after,
+    )
+}
+
+/// As `watch`, for a consumer that assigns its partitions itself; it is
+/// `dependency` in `health`.
+pub fn watch_reader(
+    config: &mut ClientConfig,
+    health: &Health,
+    dependency: &'static str,
+    cut_offs: &CutOffs,
+    stall_after: Duration,
+) -> WatchedContext {
+    watch_as(
+        config,
+        health,
+        (dependency, Role::Reader),
+        cut_offs,
+        stall_after,
+    )
+}
+
+fn watch_as(
+    config: &mut ClientConfig,
+    health: &Health,
+    (dependency, role): (&'static str, Role),
+    cut_offs: &CutOffs,
     stall_after: Duration,
 ) -> WatchedContext {
     config.set("statistics.interval.ms", EVERY.as_millis().to_string());
     let now = Instant::now();
     let context = WatchedContext {
         state: Arc::new(Mutex::new(State {
+            role,
             last_healthy: now,
             last_seen: None,
             last_report: now,
             last_error: None,
         })),
     };
-    let dependency = health.dependency("kafka_consumer");
+    let cut_off = cut_offs.of(dependency);
+    let dependency = health.dependency(dependency);
     tokio::spawn(monitor(
         context.state.clone(),
         dependency,
@@ -137,15 +213,31 @@ pub fn watch(
     context
 }
 
-/// Registers the counter `watch` takes.
-pub fn cut_off_counter(registry: &mut Registry) -> Counter {
-    let counter = Counter::default();
-    registry.register(
-        "intake_consumer_cut_off",
-        "Times the consumer was out of its group or without a broker longer than allowed",
-        counter.clone(),
-    );
-    counter
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConsumerLabel {
+    /// The consumer's name in readiness: `kafka_consumer`, `kafka_registry`.
+    consumer: &'static str,
+}
+
+/// `intake_consumer_cut_off_total{consumer}`: one counter per watched
+/// consumer of a process.
+#[derive(Clone, Debug, Default)]
+pub struct CutOffs(Family<ConsumerLabel, Counter>);
+
+impl CutOffs {
+    pub fn register(registry: &mut Registry) -> Self {
+        let cut_offs = Self::default();
+        registry.register(
+            "intake_consumer_cut_off",
+            "Times a consumer was out of its group, not fetching or without a broker longer than allowed",
+            cut_offs.0.clone(),
+        );
+        cut_offs
+    }
+
+    fn of(&self, consumer: &'static str) -> Counter {
+        self.0.get_or_create(&ConsumerLabel { consumer }).clone()
+    }
 }
 
 async fn monitor(
@@ -179,7 +271,7 @@ async fn monitor(
                 "no statistics from the consumer for {since_report:?} (is its loop polling?); {why}"
             )
         } else {
-            format!("not in its group with a broker up for {since_healthy:?}: {why}")
+            format!("not consuming with a broker up for {since_healthy:?}: {why}")
         };
         if dependency.is_up() {
             cut_off.inc();
@@ -190,7 +282,7 @@ async fn monitor(
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::statistics::{Broker, ConsumerGroup};
+    use rdkafka::statistics::{Broker, ConsumerGroup, Partition, Topic};
 
     use super::*;
 
@@ -228,10 +320,13 @@ mod tests {
 
     #[test]
     fn a_steady_member_with_a_broker_up_is_healthy() {
-        let seen = judge(&stats(
-            Some(("up", "steady")),
-            &[UP, ("GroupCoordinator", -1, "logical", "UP")],
-        ));
+        let seen = judge(
+            &stats(
+                Some(("up", "steady")),
+                &[UP, ("GroupCoordinator", -1, "logical", "UP")],
+            ),
+            Role::Member,
+        );
         assert!(seen.healthy(), "{seen:?}");
         assert!(
             seen.summary.contains("group up / steady"),
@@ -254,37 +349,111 @@ mod tests {
             (None, vec![UP]),
             (Some(("up", "steady")), vec![DOWN, internal_up]),
         ] {
-            let seen = judge(&stats(cgrp, &brokers));
+            let seen = judge(&stats(cgrp, &brokers), Role::Member);
             assert!(!seen.healthy(), "{seen:?}");
         }
     }
 
+    /// A reader's statistics: its group (never joined) and the fetch state
+    /// of each partition it assigned, beside librdkafka's own partition -1.
+    fn reader(fetch_states: &[&str], broker: (&str, i32, &str, &str)) -> Statistics {
+        let partitions = fetch_states
+            .iter()
+            .enumerate()
+            .map(|(i, state)| (i as i32, state.to_string(), true))
+            .chain([(-1, "none".to_owned(), false)])
+            .map(|(partition, fetch_state, desired)| {
+                (
+                    partition,
+                    Partition {
+                        partition,
+                        fetch_state,
+                        desired,
+                        ..Partition::default()
+                    },
+                )
+            })
+            .collect();
+        let mut stats = stats(Some(("up", "init")), &[broker]);
+        stats.topics.insert(
+            "applications".to_owned(),
+            Topic {
+                topic: "applications".to_owned(),
+                partitions,
+                ..Topic::default()
+            },
+        );
+        stats
+    }
+
+    #[test]
+    fn a_reader_is_well_while_every_partition_fetches() {
+        let seen = judge(&reader(&["active", "active"], UP), Role::Reader);
+        assert!(seen.healthy(), "{seen:?}");
+        assert!(
+            seen.summary.contains("applications[1]=active"),
+            "{}",
+            seen.summary
+        );
+        // The same consumer judged as a member would be out of its group.
+        assert!(!judge(&reader(&["active"], UP), Role::Member).healthy());
+    }
+
+    #[test]
+    fn a_reader_with_a_partition_not_fetching_or_no_broker_is_not() {
+        for (states, broker) in [
+            (&["active", "offset-query"][..], UP),
+            (&["active", "stopped"][..], UP),
+            (&[][..], UP),
+            (&["active"][..], DOWN),
+        ] {
+            let seen = judge(&reader(states, broker), Role::Reader);
+            assert!(!seen.healthy(), "{states:?} {broker:?}: {seen:?}");
+        }
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn cut_off_past_the_limit_is_not_ready_and_counted_once() {
+    async fn cut_off_past_the_limit_is_not_ready_and_counted_once_per_consumer() {
         let mut registry = Registry::default();
         let health = Health::new(&mut registry);
         health.started();
-        let counter = cut_off_counter(&mut registry);
-        let context = watch(
+        let cut_offs = CutOffs::register(&mut registry);
+        let limit = Duration::from_secs(30);
+        let member = watch(&mut ClientConfig::new(), &health, &cut_offs, limit);
+        let reader = watch_reader(
             &mut ClientConfig::new(),
             &health,
-            counter.clone(),
-            Duration::from_secs(30),
+            "kafka_registry",
+            &cut_offs,
+            limit,
         );
         let steady = stats(Some(("up", "steady")), &[UP]);
-        context.stats(steady.clone());
+        let fetching = self::reader(&["active"], UP);
+        member.stats(steady.clone());
+        reader.stats(fetching.clone());
         tokio::time::sleep(Duration::from_secs(6)).await;
         assert!(health.down().is_empty());
-        // The broker goes away: reports keep coming, saying so.
+        // The broker goes away: reports keep coming, saying so. The reader
+        // keeps fetching a while longer, then stops too.
         let cut = stats(Some(("up", "steady")), &[DOWN]);
         for _ in 0..10 {
-            context.stats(cut.clone());
+            member.stats(cut.clone());
+            reader.stats(fetching.clone());
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
         assert_eq!(health.down(), ["kafka_consumer"]);
-        assert_eq!(counter.get(), 1, "one outage, counted once");
-        context.stats(steady);
+        for _ in 0..10 {
+            member.stats(cut.clone());
+            reader.stats(self::reader(&["offset-query"], DOWN));
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        assert_eq!(health.down(), ["kafka_consumer", "kafka_registry"]);
+        for consumer in ["kafka_consumer", "kafka_registry"] {
+            assert_eq!(cut_offs.of(consumer).get(), 1, "{consumer}: counted once");
+        }
+        member.stats(steady);
+        reader.stats(fetching);
         tokio::time::sleep(Duration::from_secs(6)).await;
-        assert!(health.down().is_empty(), "ready again once it is back");
+        assert!(health.down().is_empty(), "ready again once both are back");
     }
 }
