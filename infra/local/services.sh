@@ -3,6 +3,8 @@
 # services.sh start | stop | status. Each runs in the background with its
 # log in .stack/logs/<service>.log; `start` waits until each says "ready".
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Service configuration names files relative to the repository.
+cd "$REPO_DIR" || exit
 
 SERVICES=(gateway worker receipts inbox)
 # Where `intake lag --serve` listens; infra/prometheus/prometheus.yml scrapes it.
