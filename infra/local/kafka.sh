@@ -17,12 +17,15 @@ kafka_up() {
     mkdir -p "$dir"
     local url="tcp://127.0.0.1:$STACK_KAFKA_PORT"
     # tansu resolves a sqlite:// path against its working directory. Expired
-    # records (each topic's retention.ms) are deleted every few minutes.
+    # records (each topic's retention.ms) are deleted, and compacted topics
+    # compacted, every STACK_KAFKA_MAINTENANCE_INTERVAL.
     (cd "$dir" && spawn kafka "$log" "$tansu" broker \
         --listener-url "$url" --advertised-listener-url "$url" \
         --storage-engine "sqlite://tansu.db?maintenance_interval=$STACK_KAFKA_MAINTENANCE_INTERVAL")
     WAIT_PID=$(cat "$RUN_DIR/kafka.pid")
-    wait_until kafka "$log" 30 port_open "$STACK_KAFKA_PORT"
+    # Seconds as a rule; the first start of a new build on a large store
+    # builds its indexes before it listens (minutes for a few GB).
+    wait_until kafka "$log" 600 port_open "$STACK_KAFKA_PORT"
     say "kafka: ready on $url (tansu $STACK_TANSU_VERSION$(tansu_flavour))"
 }
 

@@ -5,6 +5,8 @@
 //!   topic of the cluster with it);
 //! - records past their topic's `retention.ms` are deleted, a backlog
 //!   larger than one retention batch too, and `retention.ms=-1` keeps them;
+//! - compaction keeps the newest record per key (through an index: it was
+//!   quadratic in the partition's size);
 //! - a topic whose configs differ from the catalogue is reported.
 
 use std::time::{Duration, Instant};
@@ -136,16 +138,15 @@ fn first_offset(config: &KafkaConfig, topic: &str, expected: i64) -> Option<i64>
     }
 }
 
-/// `count` records stamped an hour ago, then one stamped now.
-async fn old_then_new(config: &KafkaConfig, topic: &str, count: usize) {
+/// `count` records stamped `stamp` (ms since the epoch), then one stamped now.
+async fn old_then_new(config: &KafkaConfig, topic: &str, count: usize, stamp: i64) {
     let producer: FutureProducer = config.producer().create().expect("producer");
-    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
     let old = (0..count).map(|_| {
         producer.send(
             FutureRecord::to(topic)
                 .key("k")
                 .payload("record")
-                .timestamp(an_hour_ago),
+                .timestamp(stamp),
             Duration::from_secs(30),
         )
     });
@@ -186,15 +187,18 @@ async fn records_past_their_retention_are_deleted() {
         .expect("create");
     assert!(created.iter().all(Result::is_ok), "{created:?}");
 
-    // More expired records than the broker deletes in one batch (5,000),
-    // so the backlog takes several batches or runs.
+    // Written first, so every run that deletes the backlog below sees them.
+    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    old_then_new(&config, &forever, 20, an_hour_ago).await;
+    // More records than the broker deletes in one batch (5,000), stamped to
+    // expire all at once a few seconds after they are written, so one run
+    // finds a backlog of several batches.
     let topic = config.topics().name(&ten_minutes);
-    old_then_new(&config, &topic, 12_000).await;
-    old_then_new(&config, &forever, 20).await;
+    let soon = chrono::Utc::now().timestamp_millis() - 600_000 + 8_000;
+    old_then_new(&config, &topic, 12_000, soon).await;
 
     let (first, kept) = tokio::task::spawn_blocking(move || {
         let first = first_offset(&config, &topic, 12_000);
-        // By now several maintenance runs have been and gone.
         (first, first_offset(&config, &forever, 0))
     })
     .await
@@ -208,6 +212,59 @@ async fn records_past_their_retention_are_deleted() {
 }
 
 #[tokio::test]
+async fn compaction_keeps_the_newest_record_per_key() {
+    let stack = Stack::new();
+    let broker = TestBroker::start_with_maintenance(&stack, Duration::from_secs(1)).await;
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    let registry = TopicSpec {
+        name: "registry.v1",
+        partitions: 1,
+        cleanup: Cleanup::Compact,
+    };
+    ensure_topics(&config, &[registry]).await.expect("topic");
+    let topic = config.topics().name(&registry);
+    let producer: FutureProducer = config.producer().create().expect("producer");
+    // Offsets 0..=4 hold a, a, b, a, b: the newest of each are 3 and 4.
+    for (i, key) in ["a", "a", "b", "a", "b"].into_iter().enumerate() {
+        producer
+            .send(
+                FutureRecord::to(&topic).key(key).payload(&format!("v{i}")),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("delivered");
+    }
+    let kept = tokio::task::spawn_blocking(move || {
+        let first = first_offset(&config, &topic, 3);
+        let reader: BaseConsumer = config.consumer("compaction").create().expect("reader");
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(&topic, 0, Offset::Beginning)
+            .expect("partition");
+        reader.assign(&assignment).expect("assign");
+        let mut kept = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while kept.len() < 2 && Instant::now() < deadline {
+            if let Some(message) = reader.poll(Duration::from_millis(200)) {
+                let message = message.expect("a record");
+                let key =
+                    String::from_utf8_lossy(rdkafka::Message::key(&message).unwrap_or_default());
+                kept.push((rdkafka::Message::offset(&message), key.into_owned()));
+            }
+        }
+        (first, kept)
+    })
+    .await
+    .expect("task");
+    assert_eq!(
+        kept,
+        (Some(3), vec![(3, "a".to_owned()), (4, "b".to_owned())]),
+        "only the newest record of each key is left"
+    );
+}
+
+#[tokio::test]
 async fn configs_that_differ_from_the_catalogue_are_reported() {
     let stack = Stack::new();
     let broker = TestBroker::start(&stack).await;
@@ -215,7 +272,11 @@ async fn configs_that_differ_from_the_catalogue_are_reported() {
     config.topic_prefix = "smoke.".into();
     ensure_topics(&config, &[KEPT]).await.expect("topic");
     let as_created = config_drift(&config, &[KEPT]).await.expect("describe");
-    assert_eq!(as_created, [vec![]], "just created: as the catalogue says");
+    assert_eq!(
+        as_created,
+        [Ok(vec![])],
+        "just created: as the catalogue says"
+    );
 
     // A newer catalogue keeps the same topic for a day.
     let a_day = TopicSpec {
@@ -223,6 +284,11 @@ async fn configs_that_differ_from_the_catalogue_are_reported() {
         ..KEPT
     };
     let drift = config_drift(&config, &[a_day]).await.expect("describe");
-    let lines: Vec<String> = drift[0].iter().map(ToString::to_string).collect();
+    let lines: Vec<String> = drift[0]
+        .as_ref()
+        .expect("described")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(lines, ["retention.ms=3600000 (catalogue: 86400000)"]);
 }

@@ -45,18 +45,29 @@ impl Cleanup {
     /// lookup of what the broker reports. A topic created by an older
     /// catalogue keeps its configs (creation sets them, nothing alters
     /// them later): this is how an operator finds out.
+    /// A config the broker has no value for counts as Kafka's default.
     pub fn drift<'a>(self, actual: impl Fn(&str) -> Option<&'a str>) -> Vec<ConfigDrift> {
         self.configs()
             .into_iter()
             .filter_map(|(key, expected)| {
                 let found = actual(key);
-                (found != Some(expected.as_str())).then(|| ConfigDrift {
+                let effective = found.or_else(|| kafka_default(key));
+                (effective != Some(expected.as_str())).then(|| ConfigDrift {
                     key,
                     expected,
                     actual: found.map(str::to_owned),
                 })
             })
             .collect()
+    }
+}
+
+/// What Kafka applies to a topic without the config.
+fn kafka_default(key: &str) -> Option<&'static str> {
+    match key {
+        "cleanup.policy" => Some("delete"),
+        "retention.ms" => Some("604800000"),
+        _ => None,
     }
 }
 
@@ -73,7 +84,11 @@ impl std::fmt::Display for ConfigDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.actual {
             Some(actual) => write!(f, "{}={actual} (catalogue: {})", self.key, self.expected),
-            None => write!(f, "{} unset (catalogue: {})", self.key, self.expected),
+            None => write!(
+                f,
+                "{} unset, the broker's default (catalogue: {})",
+                self.key, self.expected
+            ),
         }
     }
 }
@@ -250,6 +265,14 @@ mod tests {
             "retention.ms=604800000 (catalogue: 2419200000)"
         );
         assert!(TRANSPORT.drift(shorter).is_empty(), "as the catalogue says");
+        assert!(
+            TRANSPORT.drift(older).is_empty(),
+            "unset is Kafka's default of 7 days, which is the catalogue's"
+        );
+        assert!(
+            TRANSPORT.drift(|_| None).is_empty(),
+            "nothing set: Kafka's defaults are delete and 7 days"
+        );
         let compacted_as_delete = |key: &str| (key == "cleanup.policy").then_some("delete");
         assert_eq!(
             Cleanup::Compact.drift(compacted_as_delete)[0].to_string(),

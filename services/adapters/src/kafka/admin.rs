@@ -95,26 +95,26 @@ async fn partition_counts(
 }
 
 /// For each of `specs` (an existing topic), the configs the broker has that
-/// differ from the catalogue.
+/// differ from the catalogue, or why the broker did not describe them.
 pub async fn config_drift(
     config: &KafkaConfig,
     specs: &[TopicSpec],
-) -> Result<Vec<Vec<ConfigDrift>>, KafkaError> {
+) -> Result<Vec<Result<Vec<ConfigDrift>, RDKafkaErrorCode>>, KafkaError> {
     let admin: AdminClient<DefaultClientContext> = config.admin().create()?;
     let names: Vec<String> = specs.iter().map(|s| config.topics().name(s)).collect();
     let resources: Vec<ResourceSpecifier<'_>> =
         names.iter().map(|n| ResourceSpecifier::Topic(n)).collect();
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
     let described = admin.describe_configs(&resources, &options).await?;
-    specs
+    Ok(specs
         .iter()
         .zip(described)
         .map(|(spec, result)| {
-            let resource = result.map_err(KafkaError::AdminOp)?;
+            let resource = result?;
             let entries = resource.entry_map();
             Ok(spec
                 .cleanup
                 .drift(|key| entries.get(key).and_then(|e| e.value.as_deref())))
         })
-        .collect()
+        .collect())
 }

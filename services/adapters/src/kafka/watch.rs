@@ -95,7 +95,15 @@ fn fetching(stats: &Statistics) -> (bool, String) {
         .values()
         .flat_map(|t| t.partitions.values().map(move |p| (t, p)))
         .filter(|(_, p)| p.partition >= 0 && p.desired)
-        .map(|(t, p)| format!("{}[{}]={}", t.topic, p.partition, p.fetch_state))
+        .map(|(t, p)| {
+            // librdkafka keeps a partition without a leader "active".
+            let state = if p.leader < 0 {
+                "no-leader"
+            } else {
+                p.fetch_state.as_str()
+            };
+            format!("{}[{}]={state}", t.topic, p.partition)
+        })
         .collect();
     states.sort();
     let all_active = !states.is_empty() && states.iter().all(|s| s.ends_with("=active"));
@@ -361,12 +369,18 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, state)| (i as i32, state.to_string(), true))
-            .chain([(-1, "none".to_owned(), false)])
+            // librdkafka's own partition, and one it knows of but was not
+            // asked to fetch.
+            .chain([
+                (-1, "none".to_owned(), false),
+                (fetch_states.len() as i32, "stopped".to_owned(), false),
+            ])
             .map(|(partition, fetch_state, desired)| {
                 (
                     partition,
                     Partition {
                         partition,
+                        leader: if partition >= 0 { 1 } else { -1 },
                         fetch_state,
                         desired,
                         ..Partition::default()
@@ -395,8 +409,30 @@ mod tests {
             "{}",
             seen.summary
         );
+        assert!(
+            !seen.summary.contains("applications[2]"),
+            "a partition not asked for is not judged: {}",
+            seen.summary
+        );
         // The same consumer judged as a member would be out of its group.
         assert!(!judge(&reader(&["active"], UP), Role::Member).healthy());
+    }
+
+    #[test]
+    fn a_reader_partition_without_a_leader_is_not_fetching() {
+        let mut stats = reader(&["active", "active"], UP);
+        for topic in stats.topics.values_mut() {
+            if let Some(partition) = topic.partitions.get_mut(&1) {
+                partition.leader = -1;
+            }
+        }
+        let seen = judge(&stats, Role::Reader);
+        assert!(!seen.healthy(), "{seen:?}");
+        assert!(
+            seen.summary.contains("applications[1]=no-leader"),
+            "{}",
+            seen.summary
+        );
     }
 
     #[test]
