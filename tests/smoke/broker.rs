@@ -7,7 +7,9 @@
 //!   larger than one retention batch too, and `retention.ms=-1` keeps them;
 //! - compaction keeps the newest record per key (through an index: it was
 //!   quadratic in the partition's size);
-//! - a topic whose configs differ from the catalogue is reported.
+//! - a topic whose configs differ from the catalogue is reported;
+//! - a fetch waiting on an empty partition answers when a record arrives
+//!   (the release polled, and slept after finding records).
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +19,7 @@ use intake_tests::Stack;
 use intake_tests::broker::TestBroker;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -291,4 +293,49 @@ async fn configs_that_differ_from_the_catalogue_are_reported() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(lines, ["retention.ms=3600000 (catalogue: 86400000)"]);
+}
+
+/// A consumer's fetch waits up to `fetch.wait.max.ms` for records; one
+/// that arrives meanwhile must end the wait. The release re-read the store
+/// at half the remaining wait and then slept half of what was left even
+/// with the record in hand, so with a 30 s wait this record came back
+/// after some 20 s. Nothing here is fast: the bound is a third of that.
+#[tokio::test]
+async fn a_waiting_fetch_answers_when_a_record_arrives() {
+    let stack = Stack::new();
+    let broker = TestBroker::start(&stack).await;
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    config.fetch_wait_max_ms = 30_000;
+    let spec = TopicSpec {
+        name: "waiting.v1",
+        ..KEPT
+    };
+    ensure_topics(&config, &[spec]).await.expect("topic");
+    let reader: StreamConsumer = config.consumer("waiting").create().expect("reader");
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(&config.topics().name(&spec), 0, Offset::Beginning)
+        .expect("partition");
+    reader.assign(&assignment).expect("assign");
+    // Time for the reader's first fetch to find the partition empty and
+    // start waiting; if it starts later, it finds the record at once.
+    let waiting = tokio::spawn(async move {
+        let record = reader.recv().await.map(|m| m.detach());
+        (record, Instant::now())
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let sent = Instant::now();
+    produce(&config, &spec, 1).await;
+    let (record, received) = tokio::time::timeout(Duration::from_secs(60), waiting)
+        .await
+        .expect("the record within the fetch's wait")
+        .expect("task");
+    record.expect("a record");
+    let took = received.duration_since(sent);
+    assert!(
+        took < Duration::from_secs(10),
+        "the record came back {took:?} after it was sent"
+    );
 }

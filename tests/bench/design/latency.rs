@@ -73,7 +73,7 @@ pub async fn run(stack: &Stack) -> Latency {
                 percentile_cont(0.95) within group (order by ms),
                 percentile_cont(0.99) within group (order by ms),
                 max(ms)
-         from (select extract(epoch from (created_at - arrived_at)) * 1000 as ms
+         from (select (extract(epoch from (created_at - arrived_at)) * 1000)::float8 as ms
                from supplements) l",
     )
     .fetch_one(pool)

@@ -19,9 +19,11 @@ pub struct KafkaConfig {
     /// Replication factor of topics intake creates (3 in production).
     #[serde(default = "default_replication")]
     pub replication_factor: i32,
-    /// How long a consumer fetch may wait for data, in ms. The librdkafka
-    /// default (500) costs an order of magnitude in throughput when records
-    /// trickle in.
+    /// How long a fetch that finds nothing may wait for records, in ms.
+    /// A broker answers as soon as records arrive, so this sets how often
+    /// an idle consumer asks again: lower costs the broker reads for
+    /// nothing; higher delays, by up to this much, the first fetch of a
+    /// partition assigned or resumed while an idle fetch is in flight.
     #[serde(default = "default_fetch_wait")]
     pub fetch_wait_max_ms: u32,
     /// How long a consumer may be out of its group, or without a broker,
@@ -42,7 +44,7 @@ fn default_replication() -> i32 {
 }
 
 fn default_fetch_wait() -> u32 {
-    25
+    500
 }
 
 impl fmt::Debug for KafkaConfig {
