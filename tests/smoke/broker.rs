@@ -19,6 +19,7 @@ use intake_tests::Stack;
 use intake_tests::broker::TestBroker;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::FromClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
@@ -33,6 +34,19 @@ const DELETED: TopicSpec = TopicSpec {
     name: "deleted.v1",
     ..KEPT
 };
+
+/// A broker of the test's own, so that a regression cannot take down the
+/// shared one, and a client config for it. `maintenance`: how often it
+/// deletes expired records (tansu's default if `None`).
+async fn own_broker(stack: &Stack, maintenance: Option<Duration>) -> (TestBroker, KafkaConfig) {
+    let broker = match maintenance {
+        Some(every) => TestBroker::start_with_maintenance(stack, every).await,
+        None => TestBroker::start(stack).await,
+    };
+    let mut config = KafkaConfig::local(broker.address.clone());
+    config.topic_prefix = "smoke.".into();
+    (broker, config)
+}
 
 async fn produce(config: &KafkaConfig, spec: &TopicSpec, count: usize) {
     let producer: FutureProducer = config.producer().create().expect("producer");
@@ -77,9 +91,7 @@ fn topic_names(config: &KafkaConfig) -> Result<Vec<String>, String> {
 #[tokio::test]
 async fn deleting_a_topic_deletes_that_topic_only() {
     let stack = Stack::new();
-    let broker = TestBroker::start(&stack).await;
-    let mut config = KafkaConfig::local(broker.address.clone());
-    config.topic_prefix = "smoke.".into();
+    let (_broker, config) = own_broker(&stack, None).await;
     ensure_topics(&config, &[KEPT, DELETED])
         .await
         .expect("topics");
@@ -119,17 +131,26 @@ async fn deleting_a_topic_deletes_that_topic_only() {
     produce(&config, &KEPT, 1).await;
 }
 
+/// A client reading partition 0 of `topic` from its first record.
+fn reader_from_start<C>(config: &KafkaConfig, group: &str, topic: &str) -> C
+where
+    C: FromClientConfig + Consumer,
+{
+    let reader: C = config.consumer(group).create().expect("reader");
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("partition");
+    reader.assign(&assignment).expect("assign");
+    reader
+}
+
 /// The offset of the first record of `topic`, once it is `expected` (or
 /// whatever it is after a minute).
 fn first_offset(config: &KafkaConfig, topic: &str, expected: i64) -> Option<i64> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let reader: BaseConsumer = config.consumer("retention").create().expect("reader");
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(topic, 0, Offset::Beginning)
-            .expect("partition");
-        reader.assign(&assignment).expect("assign");
+        let reader: BaseConsumer = reader_from_start(config, "retention", topic);
         let first = (0..50)
             .find_map(|_| reader.poll(Duration::from_millis(200)))
             .map(|m| rdkafka::Message::offset(&m.expect("a record")));
@@ -167,9 +188,7 @@ async fn old_then_new(config: &KafkaConfig, topic: &str, count: usize, stamp: i6
 #[tokio::test]
 async fn records_past_their_retention_are_deleted() {
     let stack = Stack::new();
-    let broker = TestBroker::start_with_maintenance(&stack, Duration::from_secs(1)).await;
-    let mut config = KafkaConfig::local(broker.address.clone());
-    config.topic_prefix = "smoke.".into();
+    let (_broker, config) = own_broker(&stack, Some(Duration::from_secs(1))).await;
     let ten_minutes = TopicSpec {
         cleanup: Cleanup::Delete(Duration::from_secs(600)),
         ..KEPT
@@ -216,9 +235,7 @@ async fn records_past_their_retention_are_deleted() {
 #[tokio::test]
 async fn compaction_keeps_the_newest_record_per_key() {
     let stack = Stack::new();
-    let broker = TestBroker::start_with_maintenance(&stack, Duration::from_secs(1)).await;
-    let mut config = KafkaConfig::local(broker.address.clone());
-    config.topic_prefix = "smoke.".into();
+    let (_broker, config) = own_broker(&stack, Some(Duration::from_secs(1))).await;
     let registry = TopicSpec {
         name: "registry.v1",
         partitions: 1,
@@ -239,12 +256,7 @@ async fn compaction_keeps_the_newest_record_per_key() {
     }
     let kept = tokio::task::spawn_blocking(move || {
         let first = first_offset(&config, &topic, 3);
-        let reader: BaseConsumer = config.consumer("compaction").create().expect("reader");
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(&topic, 0, Offset::Beginning)
-            .expect("partition");
-        reader.assign(&assignment).expect("assign");
+        let reader: BaseConsumer = reader_from_start(&config, "compaction", &topic);
         let mut kept = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(10);
         while kept.len() < 2 && Instant::now() < deadline {
@@ -269,9 +281,7 @@ async fn compaction_keeps_the_newest_record_per_key() {
 #[tokio::test]
 async fn configs_that_differ_from_the_catalogue_are_reported() {
     let stack = Stack::new();
-    let broker = TestBroker::start(&stack).await;
-    let mut config = KafkaConfig::local(broker.address.clone());
-    config.topic_prefix = "smoke.".into();
+    let (_broker, config) = own_broker(&stack, None).await;
     ensure_topics(&config, &[KEPT]).await.expect("topic");
     let as_created = config_drift(&config, &[KEPT]).await.expect("describe");
     assert_eq!(
@@ -303,21 +313,15 @@ async fn configs_that_differ_from_the_catalogue_are_reported() {
 #[tokio::test]
 async fn a_waiting_fetch_answers_when_a_record_arrives() {
     let stack = Stack::new();
-    let broker = TestBroker::start(&stack).await;
-    let mut config = KafkaConfig::local(broker.address.clone());
-    config.topic_prefix = "smoke.".into();
+    let (_broker, mut config) = own_broker(&stack, None).await;
     config.fetch_wait_max_ms = 30_000;
     let spec = TopicSpec {
         name: "waiting.v1",
         ..KEPT
     };
     ensure_topics(&config, &[spec]).await.expect("topic");
-    let reader: StreamConsumer = config.consumer("waiting").create().expect("reader");
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(&config.topics().name(&spec), 0, Offset::Beginning)
-        .expect("partition");
-    reader.assign(&assignment).expect("assign");
+    let reader: StreamConsumer =
+        reader_from_start(&config, "waiting", &config.topics().name(&spec));
     // Time for the reader's first fetch to find the partition empty and
     // start waiting; if it starts later, it finds the record at once.
     let waiting = tokio::spawn(async move {
