@@ -71,26 +71,43 @@ pub async fn recorded(pool: &PgPool) -> i64 {
         .expect("count")
 }
 
-/// Waits until `expected` supplements are recorded; the moment it saw
-/// the first and the moment it saw the last.
-pub async fn watch_until_recorded(
-    pool: &PgPool,
-    expected: i64,
-    limit: Duration,
-) -> (Instant, Instant) {
+/// What watching the supplements table saw.
+pub struct Watched {
+    /// When it first saw a supplement recorded.
+    pub first: Instant,
+    /// When it saw the last one.
+    pub last: Instant,
+    /// Its own queries, each a transaction of the database it watches:
+    /// they are not the worker's, and are taken off the worker's count.
+    pub polls: i64,
+}
+
+/// How often the watch counts: fine enough against runs of a minute,
+/// coarse enough that its own queries stay a small share of the
+/// database's work.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Waits until `expected` supplements are recorded.
+pub async fn watch_until_recorded(pool: &PgPool, expected: i64, limit: Duration) -> Watched {
     let deadline = Instant::now() + limit;
     let mut first = None;
+    let mut polls = 0;
     loop {
         let n = recorded(pool).await;
+        polls += 1;
         let now = Instant::now();
         if n > 0 && first.is_none() {
             first = Some(now);
         }
         if n >= expected {
-            return (first.unwrap_or(now), now);
+            return Watched {
+                first: first.unwrap_or(now),
+                last: now,
+                polls,
+            };
         }
         assert!(now < deadline, "{n} of {expected} recorded after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(POLL).await;
     }
 }
 
