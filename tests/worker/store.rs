@@ -346,16 +346,27 @@ async fn ask_gate(
     ours: &[Uuid],
     non_party: NonPartyPolicy,
 ) -> store::Blockers {
-    store::blockers(
-        pool,
+    mark_and_ask_gate(pool, &[], applications, ours, non_party).await
+}
+
+async fn mark_and_ask_gate(
+    pool: &PgPool,
+    marks: &[(Uuid, &ApplicationId)],
+    applications: &[&ApplicationId],
+    ours: &[Uuid],
+    non_party: NonPartyPolicy,
+) -> store::Blockers {
+    let question = store::Question {
+        marks,
         applications,
         ours,
-        at(100),
-        Duration::from_secs(600),
+        until: at(100),
+        stale_after: Duration::from_secs(600),
         non_party,
-    )
-    .await
-    .expect("gate answers")
+    };
+    store::blockers(pool, &question)
+        .await
+        .expect("gate answers")
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -427,5 +438,44 @@ async fn an_unfinished_upload_counts_until_it_goes_stale_and_says_when(pool: PgP
     assert!(
         gate.blockers.is_empty(),
         "an abandoned upload holds nothing"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_mark_made_while_asking_narrows_what_the_supplement_holds_elsewhere(pool: PgPool) {
+    register(&pool, &app(1), "applicant@example.fi").await;
+    register(&pool, &app(2), "other@example.fi").await;
+    let (a1, a2) = (app(1), app(2));
+    // Unmatched yet, in this worker: to every other worker it may belong
+    // to any application.
+    claim(&pool, 1, 5, None, None, "accepted").await;
+    let elsewhere = ask_gate(&pool, &[&a2], &[], NonPartyPolicy::Route).await;
+    assert!(
+        elsewhere
+            .blockers
+            .iter()
+            .any(|b| b.supplement_id == Uuid::from_u128(1) && b.scope == Scope::Any)
+    );
+
+    let here = mark_and_ask_gate(
+        &pool,
+        &[(Uuid::from_u128(1), &a1)],
+        &[&a1],
+        &[Uuid::from_u128(1)],
+        NonPartyPolicy::Route,
+    )
+    .await;
+    assert!(here.blockers.is_empty(), "its own mark holds nothing here");
+
+    let elsewhere = ask_gate(&pool, &[&a1, &a2], &[], NonPartyPolicy::Route).await;
+    let seen: Vec<(u128, Scope)> = elsewhere
+        .blockers
+        .iter()
+        .map(|b| (b.supplement_id.as_u128(), b.scope.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(1, Scope::Only(vec![a1.clone()]))],
+        "once marked it holds application 1 only"
     );
 }

@@ -20,6 +20,7 @@ use crate::analyse::Analyser;
 use crate::config::WorkerConfig;
 use crate::content::Content;
 use crate::metrics::WorkerMetrics;
+use crate::registry::RegistryView;
 use crate::scan::Scanning;
 use crate::stage::{
     self,
@@ -103,14 +104,17 @@ impl Worker {
         probes::kafka(&health, producer.clone(), intake_core::topics::SECUREMAIL);
 
         let (caught_up_tx, caught_up) = oneshot::channel();
+        let registry = RegistryView::default();
         let _registry = crate::registry::follow(
             &kafka,
             &config.group_id,
             pool.clone(),
+            registry.clone(),
             caught_up_tx,
             &health,
             &metrics.cut_offs,
-        )?;
+        )
+        .await?;
         tracing::info!("reading the applications registry");
         caught_up.await.map_err(|_| StartError::RegistryStopped)?;
         tracing::info!("applications registry caught up");
@@ -184,6 +188,7 @@ impl Worker {
         stages.push(tokio::spawn(order.run(order_inbox)));
         let analyse = AnalyseStage::new(
             pool.clone(),
+            registry,
             kafka.topics(),
             analyser,
             AnalyseSettings {

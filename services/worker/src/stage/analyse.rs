@@ -1,8 +1,15 @@
 //! The analyse stage: one record from its bytes to a proposed outcome.
 //! It decodes the event, skips one already recorded (a redelivery),
 //! analyses the content (decrypt, unpack, inspect, scan) and matches it
-//! against the registry, retrying what may pass; then hands the record to
-//! the order stage, whatever became of it.
+//! against the in-memory registry, retrying what may pass; then hands the
+//! record to the order stage, whatever became of it.
+//!
+//! The redelivery check costs a query per record, and the recorder's
+//! insert into `processed_events` would keep a redelivery from being
+//! recorded twice anyway; it stays because analysing an event again
+//! writes its derived objects again under the same keys, and a verdict
+//! that changed in between (new signatures) must not touch what the first
+//! analysis delivered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -26,7 +33,8 @@ use super::{Ack, Decided, End, InboundRecord};
 use crate::analyse::{AnalyseError, Analyser, Analysis, Inbound};
 use crate::content::ContentError;
 use crate::metrics::{Stage, WorkerMetrics};
-use crate::store::{self, Registered};
+use crate::registry::RegistryView;
+use crate::store::Registered;
 
 /// Why a step of analysis failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +84,7 @@ pub enum DecodeError {
 
 pub struct AnalyseStage {
     pool: PgPool,
+    registry: RegistryView,
     topics: TopicNames,
     analyser: Analyser,
     non_party: NonPartyPolicy,
@@ -99,6 +108,7 @@ pub struct AnalyseSettings {
 impl AnalyseStage {
     pub fn new(
         pool: PgPool,
+        registry: RegistryView,
         topics: TopicNames,
         analyser: Analyser,
         settings: AnalyseSettings,
@@ -107,6 +117,7 @@ impl AnalyseStage {
     ) -> Self {
         Self {
             pool,
+            registry,
             topics,
             analyser,
             non_party: settings.non_party,
@@ -250,7 +261,7 @@ impl AnalyseStage {
             Explicit::Chosen { application_id, .. } => Some(application_id),
             Explicit::Sender { .. } => None,
         };
-        let registered = store::candidates(&self.pool, explicit, &analysis.identifiers).await?;
+        let registered = self.registry.candidates(explicit, &analysis.identifiers);
         let candidates: Vec<_> = registered.iter().map(|r| r.candidate.clone()).collect();
         Ok(
             match match_supplement(

@@ -29,23 +29,21 @@ use super::{Decided, End};
 use crate::metrics::{Stage, WorkerMetrics};
 use crate::store::{self, Blockers};
 
-/// Where the order stage learns about arrivals it does not hold.
+/// Where the order stage learns about arrivals it does not hold, and
+/// tells other workers about the ones it does.
 pub trait Arrivals: Send + Sync + 'static {
-    /// The earliest unfinished arrival (up to `until`) that may belong to
-    /// each of `applications`, and to any application, leaving out `ours`.
-    fn blockers(
+    /// Marks which application each of `marks` (supplements waiting here)
+    /// belongs to, for other workers, and answers with the earliest
+    /// unfinished arrival (up to `until`) that may belong to each of
+    /// `applications`, and to any application, leaving out `ours`: one
+    /// round trip.
+    fn mark_and_ask(
         &self,
+        marks: &[(Uuid, &ApplicationId)],
         applications: &[&ApplicationId],
         ours: &[Uuid],
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Blockers, sqlx::Error>> + Send;
-
-    /// Tells other workers which application each waiting supplement
-    /// belongs to.
-    fn mark(
-        &self,
-        marks: &[(Uuid, &ApplicationId)],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// The arrival claims in PostgreSQL.
@@ -56,25 +54,25 @@ pub struct Claims {
 }
 
 impl Arrivals for Claims {
-    async fn blockers(
+    async fn mark_and_ask(
         &self,
+        marks: &[(Uuid, &ApplicationId)],
         applications: &[&ApplicationId],
         ours: &[Uuid],
         until: DateTime<Utc>,
     ) -> Result<Blockers, sqlx::Error> {
         store::blockers(
             &self.pool,
-            applications,
-            ours,
-            until,
-            self.stale_after,
-            self.non_party,
+            &store::Question {
+                marks,
+                applications,
+                ours,
+                until,
+                stale_after: self.stale_after,
+                non_party: self.non_party,
+            },
         )
         .await
-    }
-
-    async fn mark(&self, marks: &[(Uuid, &ApplicationId)]) -> Result<(), sqlx::Error> {
-        store::mark_applications(&self.pool, marks).await
     }
 }
 
@@ -227,14 +225,6 @@ impl<A: Arrivals> OrderStage<A> {
             .map(|h| h.arrived_at)
             .max()
             .unwrap_or_else(Utc::now);
-        let Blockers {
-            blockers,
-            next_lapse,
-        } = self.arrivals.blockers(&applications, &ours, until).await?;
-        let now = Utc::now();
-        let limit = chrono::Duration::from_std(self.hold_limit).unwrap_or(chrono::Duration::MAX);
-        let verdicts = release(&held, &blockers, now, limit);
-
         // Every supplement held here tells other workers which application
         // it belongs to, once, before any goes on: until its outcome is
         // committed it is an unfinished arrival of that application only.
@@ -243,8 +233,17 @@ impl<A: Arrivals> OrderStage<A> {
             .filter(|h| !waiting.marked.contains(&h.supplement_id))
             .map(|h| (h.supplement_id, &h.application_id))
             .collect();
-        self.arrivals.mark(&marks).await?;
+        let Blockers {
+            blockers,
+            next_lapse,
+        } = self
+            .arrivals
+            .mark_and_ask(&marks, &applications, &ours, until)
+            .await?;
         waiting.marked.extend(marks.iter().map(|(id, _)| *id));
+        let now = Utc::now();
+        let limit = chrono::Duration::from_std(self.hold_limit).unwrap_or(chrono::Duration::MAX);
+        let verdicts = release(&held, &blockers, now, limit);
 
         let released: HashSet<usize> = verdicts.iter().map(|(i, _)| *i).collect();
         let mut slots: Vec<Option<Decided>> = waiting.items.drain(..).map(Some).collect();

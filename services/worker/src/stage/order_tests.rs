@@ -19,12 +19,17 @@ struct FakeArrivals {
 }
 
 impl Arrivals for Arc<FakeArrivals> {
-    async fn blockers(
+    async fn mark_and_ask(
         &self,
+        marks: &[(Uuid, &ApplicationId)],
         applications: &[&ApplicationId],
         ours: &[Uuid],
         until: DateTime<Utc>,
     ) -> Result<Blockers, sqlx::Error> {
+        self.marked
+            .lock()
+            .expect("lock")
+            .extend(marks.iter().map(|(id, _)| *id));
         // The same answer as the database's: the earliest per application.
         let unfinished = self.unfinished.lock().expect("lock").clone();
         let mut blockers = Vec::new();
@@ -48,14 +53,6 @@ impl Arrivals for Arc<FakeArrivals> {
             blockers,
             next_lapse: None,
         })
-    }
-
-    async fn mark(&self, marks: &[(Uuid, &ApplicationId)]) -> Result<(), sqlx::Error> {
-        self.marked
-            .lock()
-            .expect("lock")
-            .extend(marks.iter().map(|(id, _)| *id));
-        Ok(())
     }
 }
 

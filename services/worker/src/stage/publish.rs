@@ -33,9 +33,12 @@ pub async fn run(
     let mut delays = backoff.delays();
     loop {
         match relay_once(&pool, &producer, &published).await {
-            Ok(0) => {
+            // A short batch took every row there was: the next is due only
+            // when a commit wakes the relay (one during this round left
+            // its wake-up waiting), or on the poll for rows another
+            // process wrote.
+            Ok(sent) if sent < BATCH as usize => {
                 delays = backoff.delays();
-                // Woken by a commit, or polled for rows another process wrote.
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
             Ok(_) => delays = backoff.delays(),

@@ -16,31 +16,6 @@ use uuid::Uuid;
 /// once instead of on a timer.
 pub const ARRIVALS_CHANNEL: &str = "intake_arrivals";
 
-/// Records which application each waiting supplement belongs to, so that
-/// it holds only that application's later supplements in other workers.
-/// Only supplements that must wait are marked: one numbered at once never
-/// needs it.
-pub async fn mark_applications(
-    pool: &PgPool,
-    marks: &[(Uuid, &ApplicationId)],
-) -> Result<(), sqlx::Error> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = marks.iter().map(|(id, _)| *id).collect();
-    let applications: Vec<&str> = marks.iter().map(|(_, a)| a.as_str()).collect();
-    sqlx::query(
-        "update ingest_claims c set application_id = u.application_id
-         from unnest($1::uuid[], $2::text[]) as u (supplement_id, application_id)
-         where c.supplement_id = u.supplement_id",
-    )
-    .bind(&ids)
-    .bind(&applications)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// For supplements finished without an outcome (dead-lettered before
 /// anything could be recorded).
 pub async fn mark_finished(pool: &PgPool, supplement_id: Uuid) -> Result<(), sqlx::Error> {
@@ -63,28 +38,46 @@ pub struct Blockers {
     pub next_lapse: Option<DateTime<Utc>>,
 }
 
-/// Asks, for the applications of the supplements waiting here, for the
-/// earliest unfinished arrival (up to `until`) that may still be routed to
-/// each, leaving out the supplements this worker already holds (`ours`):
-/// a bounded number of index look-ups, however many arrivals are
-/// unfinished. Abandoned gateway requests (older than `stale_after` and
-/// never accepted) do not count.
-pub async fn blockers(
-    pool: &PgPool,
-    applications: &[&ApplicationId],
-    ours: &[Uuid],
-    until: DateTime<Utc>,
-    stale_after: Duration,
-    non_party: NonPartyPolicy,
-) -> Result<Blockers, sqlx::Error> {
+/// What the order stage tells and asks in one round trip.
+#[derive(Debug)]
+pub struct Question<'a> {
+    /// Waiting supplements not yet marked with their application: each
+    /// then holds only that application's later supplements in other
+    /// workers. Only supplements that wait are marked; one numbered at
+    /// once never needs it.
+    pub marks: &'a [(Uuid, &'a ApplicationId)],
+    /// The applications of the supplements waiting here.
+    pub applications: &'a [&'a ApplicationId],
+    /// The supplements this worker holds, which are not blockers.
+    pub ours: &'a [Uuid],
+    /// Arrivals after this do not count.
+    pub until: DateTime<Utc>,
+    /// Gateway requests older than this and never accepted (abandoned
+    /// uploads) do not count.
+    pub stale_after: Duration,
+    pub non_party: NonPartyPolicy,
+}
+
+/// Marks `question.marks`, and asks for the earliest unfinished arrival
+/// that may still be routed to each application asked about: a bounded
+/// number of index look-ups, however many arrivals are unfinished. The
+/// marks are not seen by the answer (one snapshot), which leaves the
+/// marked supplements out anyway.
+pub async fn blockers(pool: &PgPool, question: &Question<'_>) -> Result<Blockers, sqlx::Error> {
     /// Application (none: any), arrival, supplement, when it stops counting.
     type Row = (Option<String>, DateTime<Utc>, Uuid, Option<DateTime<Utc>>);
-    let applications: Vec<&str> = applications.iter().map(|a| a.as_str()).collect();
+    let applications: Vec<&str> = question.applications.iter().map(|a| a.as_str()).collect();
+    let marked: Vec<Uuid> = question.marks.iter().map(|(id, _)| *id).collect();
+    let marked_as: Vec<&str> = question.marks.iter().map(|(_, a)| a.as_str()).collect();
     // Where only a party's mail can be routed, an unmatched e-mail can only
     // belong to its sender's applications.
-    let sender_scoped = non_party == NonPartyPolicy::Triage;
+    let sender_scoped = question.non_party == NonPartyPolicy::Triage;
     let rows: Vec<Row> = sqlx::query_as(
-        "with params as (select now() - $2::interval as live_since)
+        "with params as (select now() - $2::interval as live_since),
+         marked as (
+             update ingest_claims c set application_id = u.application_id
+             from unnest($6::uuid[], $7::text[]) as u (supplement_id, application_id)
+             where c.supplement_id = u.supplement_id)
          (select null::text, c.arrived_at, c.supplement_id,
                  case when c.state <> 'accepted' then c.claimed_at + $2::interval end
           from ingest_claims c, params
@@ -123,11 +116,13 @@ pub async fn blockers(
               order by c.arrived_at, c.supplement_id limit 1) b
           where a.application_id = any($4))",
     )
-    .bind(until)
-    .bind(format!("{} seconds", stale_after.as_secs()))
-    .bind(ours)
+    .bind(question.until)
+    .bind(format!("{} seconds", question.stale_after.as_secs()))
+    .bind(question.ours)
     .bind(&applications)
     .bind(sender_scoped)
+    .bind(&marked)
+    .bind(&marked_as)
     .fetch_all(pool)
     .await?;
     let next_lapse = rows.iter().filter_map(|r| r.3).min();

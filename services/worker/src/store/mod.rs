@@ -9,10 +9,10 @@ mod receipt;
 mod registry;
 mod rows;
 
-pub use claims::{ARRIVALS_CHANNEL, Blockers, blockers, mark_applications, mark_finished};
+pub use claims::{ARRIVALS_CHANNEL, Blockers, Question, blockers, mark_finished};
 pub use outbox::{OutboxRow, mark_sent, next_unsent, record_failure};
 pub use outcomes::{Pending, Recorded, record};
-pub use registry::{RegistryChange, apply_registry, candidates};
+pub use registry::{RegistryChange, apply_registry, registered_all};
 
 use intake_core::decide::Candidate;
 use intake_core::events::Language;

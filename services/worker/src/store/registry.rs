@@ -1,10 +1,10 @@
 //! The applications registry as the worker keeps it: upserts that never
-//! let an older version overwrite a newer one, and the lookups matching
-//! needs.
+//! let an older version overwrite a newer one, tombstones that spare
+//! applications still referred to, and the whole table for the in-memory
+//! view to start from.
 
 use intake_core::decide::Candidate;
-use intake_core::decide::Identifiers;
-use intake_core::events::{ApplicationRecord, ApplicationStatus, Language};
+use intake_core::events::{ApplicationRecord, ApplicationStatus};
 use intake_core::ids::{ApplicationId, CustomerNumber, RequestId};
 use sqlx::PgPool;
 
@@ -17,12 +17,15 @@ pub enum RegistryChange {
     Delete(ApplicationId),
 }
 
+/// Stores a change. For a tombstone, says whether the table still holds
+/// the application afterwards (it keeps one that supplements refer to);
+/// an upsert always leaves it held.
 pub async fn apply_registry(
     pool: &PgPool,
     change: &RegistryChange,
     partition: i32,
     offset: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     match change {
         RegistryChange::Upsert(r) => {
             let status = match r.status {
@@ -69,21 +72,27 @@ pub async fn apply_registry(
         }
         RegistryChange::Delete(id) => {
             // Supplements keep their application: a removed one stays as
-            // long as something refers to it.
-            let removed = sqlx::query(
-                "delete from applications a where application_id = $1
-                 and not exists (select 1 from supplements s where s.application_id = a.application_id)
-                 and not exists (select 1 from application_sequences q where q.application_id = a.application_id)",
+            // long as something refers to it. Another worker's follower
+            // may have removed it already.
+            let kept: bool = sqlx::query_scalar(
+                "with gone as (
+                     delete from applications a where application_id = $1
+                     and not exists (select 1 from supplements s where s.application_id = a.application_id)
+                     and not exists (select 1 from application_sequences q where q.application_id = a.application_id)
+                     returning 1)
+                 select exists (select 1 from applications where application_id = $1)
+                        and not exists (select 1 from gone)",
             )
             .bind(id.as_str())
-            .execute(pool)
+            .fetch_one(pool)
             .await?;
-            if removed.rows_affected() == 0 {
+            if kept {
                 tracing::info!(application_id = %id, "tombstone for an application with supplements kept");
             }
+            return Ok(kept);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 type Row = (
@@ -94,37 +103,26 @@ type Row = (
     String,
     bool,
     String,
+    i64,
 );
 
-/// Registry entries for the ids named, and applications that the named
-/// request ids or customer numbers point at.
-pub async fn candidates(
-    pool: &PgPool,
-    explicit: Option<&ApplicationId>,
-    found: &Identifiers,
-) -> Result<Vec<Registered>, sqlx::Error> {
-    let mut ids: Vec<String> = found.applications.iter().map(|a| a.to_string()).collect();
-    ids.extend(explicit.map(|a| a.to_string()));
-    let customers: Vec<String> = found.customers.iter().map(|c| c.to_string()).collect();
-    let requests: Vec<String> = found.requests.iter().map(|r| r.to_string()).collect();
+/// Every stored application with its version: what the in-memory view
+/// starts from, before the follower replays the topic over it. Rows kept
+/// after a tombstone (their supplements refer to them) are among them.
+pub async fn registered_all(pool: &PgPool) -> Result<Vec<(i64, Registered)>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "select application_id, customer_number, contact_addresses, open_requests, unit,
-                confidential, language
-         from applications
-         where application_id = any($1) or customer_number = any($2) or open_requests && $3
-         order by application_id",
+                confidential, language, version
+         from applications",
     )
-    .bind(&ids)
-    .bind(&customers)
-    .bind(&requests)
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().filter_map(registered).collect())
 }
 
-fn registered(row: Row) -> Option<Registered> {
-    let (id, customer, addresses, requests, unit, confidential, language) = row;
-    Some(Registered {
+fn registered(row: Row) -> Option<(i64, Registered)> {
+    let (id, customer, addresses, requests, unit, confidential, language, version) = row;
+    let registered = Registered {
         candidate: Candidate {
             application_id: ApplicationId::parse(&id).ok()?,
             customer_number: CustomerNumber::parse(&customer).ok()?,
@@ -136,10 +134,7 @@ fn registered(row: Row) -> Option<Registered> {
         },
         unit,
         confidential,
-        language: match language.as_str() {
-            "sv" => Language::Sv,
-            "en" => Language::En,
-            _ => Language::Fi,
-        },
-    })
+        language: crate::registry::language(&language),
+    };
+    Some((version, registered))
 }

@@ -1,8 +1,10 @@
-//! Materialising the compacted applications topic into PostgreSQL. The
-//! whole topic is read from the start at every boot (it holds one record
-//! per application; upserts by version make rereading harmless), and the
-//! worker takes supplements only once it has caught up, so matching never
-//! sees a registry older than the supplements it matches.
+//! Materialising the compacted applications topic into PostgreSQL and
+//! into this worker's in-memory view. The view starts from the table; the
+//! whole topic is then read from the start at every boot (it holds one
+//! record per application; upserts by version make rereading harmless),
+//! and the worker takes supplements only once it has caught up, so
+//! matching never sees a registry older than the supplements it matches.
+//! Each change reaches the view only once it is stored.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,7 +21,8 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-use crate::store::{RegistryChange, apply_registry};
+use super::RegistryView;
+use crate::store::{RegistryChange, apply_registry, registered_all};
 
 const STORE_RETRY: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
 
@@ -29,6 +32,8 @@ pub enum RegistryError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("the registry topic {0} has no partitions")]
     NoPartitions(String),
+    #[error("reading the stored registry: {0}")]
+    Load(#[from] sqlx::Error),
 }
 
 /// Starts following the registry; `caught_up` fires once everything that
@@ -36,14 +41,19 @@ pub enum RegistryError {
 /// `kafka_registry` in `health`, down when it has not been fetching for
 /// longer than the consumers' stall limit (matching then runs against a
 /// registry that may be behind).
-pub fn follow(
+pub async fn follow(
     kafka: &KafkaConfig,
     group: &str,
     pool: PgPool,
+    view: RegistryView,
     caught_up: oneshot::Sender<()>,
     health: &Health,
     cut_offs: &CutOffs,
 ) -> Result<tokio::task::JoinHandle<()>, RegistryError> {
+    for (version, registered) in registered_all(&pool).await? {
+        view.upsert(version, registered);
+    }
+    tracing::info!(applications = view.len(), "stored registry loaded");
     let topic = kafka.topics().name(&topics::APPLICATIONS);
     // A group id is required, but offsets are never committed here.
     let mut client = kafka.consumer(&format!("{group}-registry"));
@@ -95,12 +105,19 @@ pub fn follow(
                 Ok(change) => {
                     // Stored or retried for ever: matching must not run
                     // against a registry with a hole in it.
-                    let _ = retry(STORE_RETRY, "storing a registry record", || async {
+                    let held = retry(STORE_RETRY, "storing a registry record", || async {
                         apply_registry(&pool, &change, partition, offset)
                             .await
                             .map_err(Retry::Transient)
                     })
                     .await;
+                    match (&change, held) {
+                        (RegistryChange::Upsert(record), Ok(_)) => {
+                            view.upsert_record(record);
+                        }
+                        (RegistryChange::Delete(id), Ok(false)) => view.remove(id),
+                        (RegistryChange::Delete(_), Ok(true)) | (_, Err(_)) => {}
+                    }
                 }
                 Err(error) => {
                     tracing::error!(
