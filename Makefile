@@ -107,7 +107,7 @@ fuzz-check: ## The fuzz targets still compile (without libFuzzer's instrumentati
 FUZZ_RUNS ?= 1000000
 fuzz: ## Run every fuzz target FUZZ_RUNS times (needs cargo-fuzz), seeded from the generator
 	@$(CARGO) run --locked -q --manifest-path fuzz/Cargo.toml --features seeds --bin seeds
-	@cd fuzz && for t in mime_unpack inspect_file pdf_inspect zip_expand html_text identifiers; do \
+	@cd fuzz && for t in mime_unpack mime_stream inspect_file pdf_inspect zip_expand html_text identifiers; do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t -- -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 -max_len=262144 \
 			2>&1 | tee ../target/fuzz-$$t.log | grep -E '^(Done|==|SUMMARY)' || exit 1; \
 	done

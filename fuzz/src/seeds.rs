@@ -84,16 +84,19 @@ fn main() {
         ],
         headers: vec![("Auto-Submitted".into(), "no".into())],
     };
+    let forwarded = format!(
+        "Subject: Fwd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: message/rfc822\r\n\r\n{}\r\n--b--\r\n",
+        String::from_utf8_lossy(&mail.to_bytes())
+    );
     write("mime_unpack", "mail.eml", &mail.to_bytes());
+    write("mime_unpack", "forwarded.eml", forwarded.as_bytes());
+    // The first byte picks the chunk size.
+    write("mime_stream", "mail.eml", &[&[7][..], &mail.to_bytes()].concat());
     write(
-        "mime_unpack",
+        "mime_stream",
         "forwarded.eml",
-        format!(
-            "Subject: Fwd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
-             Content-Type: message/rfc822\r\n\r\n{}\r\n--b--\r\n",
-            String::from_utf8_lossy(&mail.to_bytes())
-        )
-        .as_bytes(),
+        &[&[63][..], forwarded.as_bytes()].concat(),
     );
     write(
         "html_text",

@@ -6,13 +6,20 @@
 
 mod archive;
 mod mime;
+mod mime_collect;
+mod mime_stream;
 mod office;
 mod pdf;
 pub(crate) mod polyglot;
 mod sniff;
 
 pub use archive::{ZipBudget, inspect_zip};
-pub use mime::{MailFile, MimeError, MimeLimits, Unpacked, html_text, unpack};
+pub use mime::{
+    LeafRole, MailFile, MimeError, MimeLimits, Unpacked, add_text, enclosed_message_id, has_facts,
+    html_text, leaf_facts, leaf_role, root_facts, unnamed_file, unpack,
+};
+pub use mime_collect::{Collector, unpack_streamed};
+pub use mime_stream::{Kind, MAX_QP_LINE, PartHead, Piece, Splitter, StreamLimits};
 pub use pdf::{PdfReport, inspect_pdf};
 pub use polyglot::{ZIP_TAIL_BYTES, tail_of};
 pub use sniff::{HEAD_BYTES, detect_type, is_ole, is_zip_family};

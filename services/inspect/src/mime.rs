@@ -13,7 +13,7 @@ pub struct MimeLimits {
     pub max_depth: usize,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum MimeError {
     #[error("the message is not parseable MIME: {0}")]
     Unparseable(String),
@@ -66,8 +66,20 @@ pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
         return Err(MimeError::TooManyParts(limits.max_parts));
     }
     let mail = mailparse::parse_mail(raw).map_err(|e| MimeError::Unparseable(e.to_string()))?;
-    let headers = mail.get_headers();
-    let mut out = Unpacked {
+    let mut out = root_facts(&mail.headers, &mail.ctype);
+    if out.encrypted_as.is_none() {
+        let mut count = 0;
+        walk(&mail, 0, limits, &mut count, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// What the message's own header block says.
+pub fn root_facts(
+    headers: &[mailparse::MailHeader<'_>],
+    ctype: &mailparse::ParsedContentType,
+) -> Unpacked {
+    Unpacked {
         subject: headers.get_first_value("Subject").unwrap_or_default(),
         from: headers
             .get_first_value("From")
@@ -89,7 +101,7 @@ pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
                 .map(|m| m.trim().to_owned()),
             dmarc: None,
         },
-        encrypted_as: whole_message_encryption(&mail),
+        encrypted_as: whole_message_encryption(ctype),
         auth_results: headers
             .get_all_values("Authentication-Results")
             .into_iter()
@@ -97,16 +109,10 @@ pub fn unpack(raw: &[u8], limits: MimeLimits) -> Result<Unpacked, MimeError> {
             .map(|v| intake_core::decide::cap_bytes(&v, 2048).to_owned())
             .collect(),
         ..Unpacked::default()
-    };
-    if out.encrypted_as.is_none() {
-        let mut count = 0;
-        walk(&mail, 0, limits, &mut count, &mut out)?;
     }
-    Ok(out)
 }
 
-fn whole_message_encryption(mail: &ParsedMail<'_>) -> Option<&'static str> {
-    let ctype = &mail.ctype;
+fn whole_message_encryption(ctype: &mailparse::ParsedContentType) -> Option<&'static str> {
     match ctype.mimetype.as_str() {
         "multipart/encrypted" => Some("PGP/MIME"),
         "application/pkcs7-mime" | "application/x-pkcs7-mime"
@@ -141,16 +147,8 @@ fn walk(
         }
         return Ok(());
     }
-    let mimetype = part.ctype.mimetype.to_lowercase();
-    let disposition = part.get_content_disposition();
-    let filename = disposition
-        .params
-        .get("filename")
-        .or_else(|| part.ctype.params.get("name"))
-        .cloned();
-    let is_attachment = disposition.disposition == DispositionType::Attachment;
     let body_error = |e: mailparse::MailParseError| MimeError::Unparseable(e.to_string());
-
+    let mimetype = part.ctype.mimetype.to_lowercase();
     if mimetype == "message/rfc822" || mimetype == "message/global" {
         // A forwarded or attached message: its texts and files are the
         // applicant's too, and are inspected like the outer message's.
@@ -160,46 +158,112 @@ fn walk(
         enclosed_message_id(&inner.headers, out);
         return walk(&inner, depth + 1, limits, count, out);
     }
-    match mimetype.as_str() {
+    let raw = part.get_body_raw().map_err(body_error)?;
+    leaf(&part.ctype, &part.get_content_disposition(), raw, out);
+    Ok(())
+}
+
+/// What a part with content is to the reader of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeafRole {
+    /// A plain-text body.
+    Text,
+    /// An HTML body, read for its text.
+    Html,
+    /// A file, under the name the sender gave (if any).
+    File { filename: Option<String> },
+}
+
+pub fn leaf_role(
+    ctype: &mailparse::ParsedContentType,
+    disposition: &mailparse::ParsedContentDisposition,
+) -> LeafRole {
+    let filename = disposition
+        .params
+        .get("filename")
+        .or_else(|| ctype.params.get("name"))
+        .cloned();
+    let is_attachment = disposition.disposition == DispositionType::Attachment;
+    if filename.is_none() && !is_attachment {
+        match ctype.mimetype.to_lowercase().as_str() {
+            "text/plain" => return LeafRole::Text,
+            "text/html" => return LeafRole::Html,
+            _ => {}
+        }
+    }
+    LeafRole::File { filename }
+}
+
+/// Whether a part's bytes also say something about the message (a
+/// report, or the headers of a message it returns): `leaf_facts` reads
+/// them.
+pub fn has_facts(mimetype: &str) -> bool {
+    matches!(
+        mimetype.to_lowercase().as_str(),
+        "text/rfc822-headers" | "message/delivery-status" | "message/global-delivery-status"
+    )
+}
+
+pub fn leaf_facts(mimetype: &str, raw: &[u8], out: &mut Unpacked) {
+    match mimetype.to_lowercase().as_str() {
         "text/rfc822-headers" => {
-            let raw = part.get_body_raw().map_err(body_error)?;
-            if let Ok((headers, _)) = mailparse::parse_headers(&raw) {
+            if let Ok((headers, _)) = mailparse::parse_headers(raw) {
                 enclosed_message_id(&headers, out);
             }
         }
         "message/delivery-status" | "message/global-delivery-status" => {
-            let raw = part.get_body_raw().map_err(body_error)?;
-            delivery_status(&raw, out);
+            delivery_status(raw, out);
         }
         _ => {}
     }
-    if filename.is_none() && !is_attachment {
-        match mimetype.as_str() {
-            "text/plain" => {
-                push_text(&mut out.text, &part.get_body().map_err(body_error)?);
-                return Ok(());
-            }
-            "text/html" => {
-                push_text(
-                    &mut out.html_text,
-                    &html_text(&part.get_body().map_err(body_error)?),
-                );
-                return Ok(());
-            }
-            _ => {}
-        }
-    }
-    let bytes = part.get_body_raw().map_err(body_error)?;
-    let filename = filename.unwrap_or_else(|| format!("part-{}", out.files.len() + 1));
-    out.files.push(MailFile {
-        filename,
-        declared_type: mimetype,
-        bytes,
-    });
-    Ok(())
 }
 
-fn enclosed_message_id(headers: &[mailparse::MailHeader<'_>], out: &mut Unpacked) {
+/// A body's text added to what was read (HTML reduced to its text).
+pub fn add_text(role: &LeafRole, charset: &str, raw: &[u8], out: &mut Unpacked) {
+    match role {
+        LeafRole::Text => push_text(&mut out.text, &decode_text(raw, charset)),
+        LeafRole::Html => push_text(&mut out.html_text, &html_text(&decode_text(raw, charset))),
+        LeafRole::File { .. } => {}
+    }
+}
+
+/// The name of the next file found without one.
+pub fn unnamed_file(files_before: usize) -> String {
+    format!("part-{}", files_before + 1)
+}
+
+/// A part with content, its transfer encoding undone: a text body, or a
+/// file (and what a report or enclosed headers say).
+pub(crate) fn leaf(
+    ctype: &mailparse::ParsedContentType,
+    disposition: &mailparse::ParsedContentDisposition,
+    raw: Vec<u8>,
+    out: &mut Unpacked,
+) {
+    leaf_facts(&ctype.mimetype, &raw, out);
+    match leaf_role(ctype, disposition) {
+        LeafRole::File { filename } => {
+            let filename = filename.unwrap_or_else(|| unnamed_file(out.files.len()));
+            out.files.push(MailFile {
+                filename,
+                declared_type: ctype.mimetype.to_lowercase(),
+                bytes: raw,
+            });
+        }
+        role => add_text(&role, &ctype.charset, &raw, out),
+    }
+}
+
+/// Text in its declared charset, as `mailparse` reads it (US-ASCII when
+/// the label is unknown).
+fn decode_text(raw: &[u8], label: &str) -> String {
+    match charset::Charset::for_label(label.as_bytes()) {
+        Some(charset) => charset.decode(raw).0.into_owned(),
+        None => charset::decode_ascii(raw).into_owned(),
+    }
+}
+
+pub fn enclosed_message_id(headers: &[mailparse::MailHeader<'_>], out: &mut Unpacked) {
     let ids = &mut out.delivery.enclosed_message_ids;
     if ids.len() < MAX_ENCLOSED_IDS
         && let Some(id) = headers.get_first_value("Message-ID")
