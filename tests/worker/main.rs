@@ -8,6 +8,7 @@ mod broker_outage;
 mod full_mix;
 mod group_commit;
 mod hostile;
+mod large_mail;
 mod operations;
 mod outbox;
 mod reconcile;

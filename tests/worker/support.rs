@@ -20,10 +20,12 @@ use uuid::Uuid;
 
 pub const ONE_MIB: u64 = MIB;
 
-/// What a hostile-corpus worker may hold for mail at once, and the largest
-/// mail it takes (the budget must hold three of its size).
+/// What a hostile-corpus worker may hold for mail at once, the largest
+/// mail it takes, and the largest file it holds whole for inspection (a
+/// mail's share of the budget is that and 16 MiB, whatever its size).
 pub const MAIL_MEMORY_BYTES: u64 = 24 * MIB;
 const MAX_MAIL_BYTES: u64 = 8 * MIB;
+const INSPECT_MAX_BYTES: u64 = 2 * MIB;
 /// The process without mail: runtime, clients, pools, other stages (a
 /// debug build measured 35 MiB after the hostile corpus, 74 MiB with the
 /// heavy mails of the sealed test and 115 MiB with no mail budget).
@@ -39,6 +41,10 @@ pub fn memory_budget() -> Vec<(String, String)> {
         (
             "INTAKE_WORKER__MAX_MAIL_BYTES".into(),
             MAX_MAIL_BYTES.to_string(),
+        ),
+        (
+            "INTAKE_WORKER__INSPECT_MAX_BYTES".into(),
+            INSPECT_MAX_BYTES.to_string(),
         ),
     ]
 }

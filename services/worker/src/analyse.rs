@@ -4,7 +4,6 @@
 //! second run after a crash writes the same objects under the same keys.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,6 +23,7 @@ use uuid::Uuid;
 
 use crate::content::{Content, ContentError, Plain, bytes_stream};
 use crate::inspect::{self, FileBytes, InspectLimits, Inspection, MimeLimits};
+use crate::mail_read::{MailPart, MailReader, ReadError, Spill};
 use crate::metrics::{Stage, WorkerMetrics};
 use crate::sandbox;
 use crate::scan::{Scanned, Scanning};
@@ -216,19 +216,31 @@ pub struct Analyser {
     pub sandbox: sandbox::Budget,
     /// Our receiving mail server's name in `Authentication-Results`.
     pub authserv_id: Option<String>,
-    pub unpack_time_budget: Duration,
     /// Bytes of e-mail held in memory across all lanes, in KiB permits
     /// (see `MAIL_MEMORY_FACTOR`).
     pub mail_memory: Arc<Semaphore>,
 }
 
-/// An e-mail in memory costs its raw bytes, its decoded parts and the
-/// copies sealed for storage: about three times its size.
-pub const MAIL_MEMORY_FACTOR: u64 = 3;
+/// An e-mail being read holds one file up to the inspection budget, and
+/// besides it its texts and the splitter's and an upload's buffers,
+/// whatever the size of the mail.
+const MAIL_OVERHEAD: u64 = 16 << 20;
 
-/// Permits (KiB) an e-mail of `size` bytes needs from `mail_memory`.
-pub fn mail_permits(size: u64) -> u32 {
-    u32::try_from((size * MAIL_MEMORY_FACTOR).div_ceil(1024)).unwrap_or(u32::MAX)
+/// Permits (KiB) an e-mail needs from `mail_memory` when files up to
+/// `inspect_max_bytes` are held whole.
+pub fn mail_permits(inspect_max_bytes: u64) -> u32 {
+    u32::try_from((inspect_max_bytes + MAIL_OVERHEAD).div_ceil(1024)).unwrap_or(u32::MAX)
+}
+
+/// Bounds on what the MIME splitter holds: one header block, and a
+/// preamble before a multipart's first part.
+const MAX_HEADER_BLOCK: usize = 1 << 20;
+const MAX_PREAMBLE: usize = 1 << 20;
+
+fn too_large(limit: u64) -> QuarantineReason {
+    QuarantineReason::Malformed {
+        detail: format!("e-mail larger than {limit} bytes"),
+    }
 }
 
 /// Message texts larger than this are stored but not read for ids.
@@ -245,14 +257,12 @@ impl Analyser {
     async fn securemail(&self, event: &SecuremailReceived) -> Result<Analysis, AnalyseError> {
         let mut analysis = Analysis::unread(&Inbound::Securemail(event.clone()));
         let sender = analysis.sender.clone();
-        // Waits while other lanes hold the memory budget: the worker's peak
-        // is set by configuration, not by what applicants send. A mail over
-        // the whole budget is refused before it is read (checked at start:
-        // `max_mail_bytes` fits the budget).
+        // Waits while other lanes hold the memory budget: a mail is read as
+        // a stream and holds at most its share, whatever its size.
         let _memory = match self
             .mail_memory
             .clone()
-            .acquire_many_owned(mail_permits(event.message.size))
+            .acquire_many_owned(mail_permits(self.inspect_max_bytes))
             .await
         {
             Ok(permit) => permit,
@@ -260,46 +270,62 @@ impl Analyser {
                 return Err(ContentError::Read(std::io::Error::other("worker stopping")).into());
             }
         };
-        let (key, raw) = match self
-            .content
-            .read_all(&event.message, self.max_mail_bytes)
-            .await
-        {
+        if event.message.size > self.max_mail_bytes {
+            analysis.whole = Some(too_large(self.max_mail_bytes));
+            return Ok(analysis);
+        }
+        let opening = self.content.open(&event.message);
+        let (key, chunks) = match self.metrics.timed(Stage::Fetch, opening).await {
             Ok(opened) => opened,
             Err(e) if e.is_unopenable() => {
                 analysis.whole = Some(QuarantineReason::Undecryptable);
                 return Ok(analysis);
             }
-            Err(ContentError::TooLarge { limit }) => {
-                analysis.whole = Some(QuarantineReason::Malformed {
-                    detail: format!("e-mail larger than {limit} bytes"),
-                });
-                return Ok(analysis);
-            }
             Err(e) => return Err(e.into()),
         };
         analysis.decrypted_with = Some(key);
-        let mime = self.mime;
-        let unpacking = tokio::task::spawn_blocking(move || inspect::unpack(&raw, mime));
-        let unpacking = tokio::time::timeout(self.unpack_time_budget, unpacking);
-        let unpacked = match self.metrics.timed(Stage::Unpack, unpacking).await {
-            Ok(joined) => joined.map_err(|e| ContentError::Read(std::io::Error::other(e)))?,
-            // The thread runs on to its end; its result is dropped, and the
-            // message stops holding its key's lane now.
-            Err(_) => Err(inspect::MimeError::Unparseable(format!(
-                "unpacking took longer than {:?}",
-                self.unpack_time_budget
-            ))),
-        };
-        let mail = match unpacked {
-            Ok(mail) => mail,
-            Err(e) => {
-                analysis.whole = Some(QuarantineReason::Malformed {
-                    detail: e.to_string(),
-                });
-                return Ok(analysis);
+        let id = event.supplement_id;
+        let mut reader = MailReader::new(
+            chunks,
+            event.message.clone(),
+            self.stream_limits(),
+            self.max_mail_bytes,
+            self.inspect_max_bytes,
+            Spill {
+                content: self.content.clone(),
+                bucket: self.inbound_bucket.clone(),
+                key: Box::new(move |ordinal| object_key(id, &format!("file-{ordinal}"))),
+            },
+        );
+        let mut found = Identifiers::default();
+        let read = loop {
+            match self.metrics.timed(Stage::Unpack, reader.next_file()).await {
+                Ok(Some(part)) => match self.mail_file(id, part, &mut found).await {
+                    Ok(file) => analysis.files.push(file),
+                    Err(e) => {
+                        self.discard(&mut analysis).await;
+                        return Err(e.into());
+                    }
+                },
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
             }
         };
+        if let Err(error) = read {
+            // Nothing of a mail that cannot be read whole is kept apart
+            // from it: its sealed original stays for security staff.
+            self.discard(&mut analysis).await;
+            analysis.whole = Some(match error {
+                ReadError::Content(e) if e.is_unopenable() => QuarantineReason::Undecryptable,
+                ReadError::Content(e) => return Err(e.into()),
+                ReadError::TooLarge { limit } => too_large(limit),
+                ReadError::Mime(e) => QuarantineReason::Malformed {
+                    detail: e.to_string(),
+                },
+            });
+            return Ok(analysis);
+        }
+        let mail = reader.finish();
         let from = sender
             .clone()
             .or(mail
@@ -342,14 +368,21 @@ impl Analyser {
         } else {
             mail.text.clone()
         };
-        if text.contains("-----BEGIN PGP MESSAGE-----") && mail.files.is_empty() {
+        if text.contains("-----BEGIN PGP MESSAGE-----") && analysis.files.is_empty() {
             analysis.whole = Some(QuarantineReason::ForeignEncryption {
                 scheme: "PGP".to_owned(),
             });
             return Ok(analysis);
         }
-        let id = event.supplement_id;
-        if let Some(reason) = self.scan_text(id, &text).await? {
+        let whole = match self.scan_text(id, &text).await {
+            Ok(whole) => whole,
+            Err(e) => {
+                self.discard(&mut analysis).await;
+                return Err(e.into());
+            }
+        };
+        if let Some(reason) = whole {
+            self.discard(&mut analysis).await;
             analysis.whole = Some(reason);
             return Ok(analysis);
         }
@@ -362,55 +395,99 @@ impl Analyser {
             );
             analysis.text_object = Some(self.metrics.timed(Stage::Store, sealing).await?);
         }
-        let mut found = extract_identifiers(&mail.subject);
+        found.merge(extract_identifiers(&mail.subject));
         found.merge(extract_identifiers(&mail.text));
         found.merge(extract_identifiers(&mail.html_text));
-        for (ordinal, file) in mail.files.into_iter().enumerate() {
-            let ordinal = ordinal as u32;
-            let bytes = Bytes::from(file.bytes);
-            let plain = Plain::from_bytes(bytes.clone());
-            let (inspection, verdict) = self
-                .inspect_and_scan(
-                    id,
-                    ordinal,
-                    (&file.filename, Some(&file.declared_type)),
-                    &plain,
-                    None,
-                )
-                .await?;
-            if verdict.refusal() != Some(RefusalReason::Infected) {
-                found.merge(extract_identifiers(&inspection.text));
-            }
-            let (bucket, key) = match verdict {
-                PartVerdict::Accept => (
-                    &self.inbound_bucket,
-                    object_key(id, &format!("file-{ordinal}")),
-                ),
-                PartVerdict::Refuse { .. } => {
-                    (&self.quarantine_bucket, quarantine_key(id, ordinal))
-                }
-            };
-            let object = self
-                .metrics
-                .timed(Stage::Store, self.content.seal_and_put(bucket, &key, bytes))
-                .await?;
-            analysis.files.push(FileResult {
-                attachment_id: attachment_id(id, ordinal),
-                ordinal,
-                filename: stored_name(&file.filename, ordinal),
-                declared_type: Some(clean_text(&file.declared_type, MAX_HEADER_BYTES)),
-                detected_type: inspection.detected_type,
-                size: plain.size,
-                sha256: plain.sha256,
-                verdict,
-                object,
-                remove_after: None,
-                scanned_at: Utc::now(),
-            });
-        }
         analysis.text = text;
         analysis.identifiers = found;
         Ok(analysis)
+    }
+
+    /// A file from an e-mail inspected, scanned and stored: where it
+    /// belongs when it was held, moved to quarantine when it was sealed
+    /// while it streamed and is refused.
+    async fn mail_file(
+        &self,
+        id: Uuid,
+        part: MailPart,
+        found: &mut Identifiers,
+    ) -> Result<FileResult, ContentError> {
+        let ordinal = part.ordinal;
+        let (inspection, verdict) = self
+            .inspect_and_scan(
+                id,
+                ordinal,
+                (&part.filename, Some(&part.declared_type)),
+                &part.plain,
+                part.stored.as_ref(),
+            )
+            .await?;
+        if verdict.refusal() != Some(RefusalReason::Infected) {
+            found.merge(extract_identifiers(&inspection.text));
+        }
+        let accepted = verdict == PartVerdict::Accept;
+        let (object, remove_after) = match (part.stored, &part.plain.whole) {
+            (Some(stored), _) if accepted => (stored, None),
+            (Some(stored), _) => {
+                let key = quarantine_key(id, ordinal);
+                let moving = self.content.copy(&stored, &self.quarantine_bucket, &key);
+                (
+                    self.metrics.timed(Stage::Store, moving).await?,
+                    Some(stored),
+                )
+            }
+            (None, whole) => {
+                let bytes = whole.clone().unwrap_or_default();
+                let (bucket, key) = if accepted {
+                    (
+                        &self.inbound_bucket,
+                        object_key(id, &format!("file-{ordinal}")),
+                    )
+                } else {
+                    (&self.quarantine_bucket, quarantine_key(id, ordinal))
+                };
+                let sealing = self.content.seal_and_put(bucket, &key, bytes);
+                (self.metrics.timed(Stage::Store, sealing).await?, None)
+            }
+        };
+        Ok(FileResult {
+            attachment_id: attachment_id(id, ordinal),
+            ordinal,
+            filename: stored_name(&part.filename, ordinal),
+            declared_type: Some(clean_text(&part.declared_type, MAX_HEADER_BYTES)),
+            detected_type: inspection.detected_type,
+            size: part.plain.size,
+            sha256: part.plain.sha256,
+            verdict,
+            object,
+            remove_after,
+            scanned_at: Utc::now(),
+        })
+    }
+
+    /// Deletes what was stored of a mail's files, when the mail as a whole
+    /// ends otherwise (unreadable, infected text, or a failed step to be
+    /// retried, which stores them again).
+    async fn discard(&self, analysis: &mut Analysis) {
+        for file in analysis.files.drain(..) {
+            for object in std::iter::once(&file.object).chain(&file.remove_after) {
+                if let Err(error) = self.content.delete(object).await {
+                    tracing::warn!(
+                        key = %object.key,
+                        %error,
+                        "could not delete a part of a mail given up; reconcile removes it"
+                    );
+                }
+            }
+        }
+    }
+
+    fn stream_limits(&self) -> inspect::StreamLimits {
+        inspect::StreamLimits {
+            mime: self.mime,
+            max_header_bytes: MAX_HEADER_BLOCK,
+            max_preamble_bytes: MAX_PREAMBLE,
+        }
     }
 
     async fn enter_finland(&self, event: &EnterFinlandReceived) -> Result<Analysis, AnalyseError> {

@@ -34,16 +34,14 @@ pub struct WorkerConfig {
     /// Supplements analysed at the same time (by different keys).
     #[serde(default = "default_lanes")]
     pub lanes: usize,
-    /// Largest e-mail unpacked (it is parsed in memory).
+    /// Largest e-mail read (it is read as a stream; this is a policy
+    /// limit, not a memory one).
     #[serde(default = "default_max_mail")]
     pub max_mail_bytes: u64,
     /// Memory all e-mails being analysed may take together; a mail waits
-    /// for its share (three times its size). Must hold the largest mail.
+    /// for its share (`inspect_max_bytes` and 16 MiB, whatever its size).
     #[serde(default = "default_mail_memory")]
     pub mail_memory_bytes: u64,
-    /// Longest time unpacking one e-mail's MIME structure may take.
-    #[serde(default = "default_unpack_time", with = "humantime_serde")]
-    pub unpack_time_budget: Duration,
     #[serde(default = "default_max_file")]
     pub max_file_bytes: u64,
     #[serde(default = "default_max_parts")]
@@ -124,11 +122,8 @@ fn default_max_mail() -> u64 {
     600 * MIB
 }
 fn default_mail_memory() -> u64 {
-    // The largest mail (600 MiB) three times over, and a little room.
-    2 * 1024 * MIB
-}
-fn default_unpack_time() -> Duration {
-    Duration::from_secs(30)
+    // Eight lanes' shares at the default inspection budget.
+    8 * (64 + 16) * MIB
 }
 fn default_max_file() -> u64 {
     400 * MIB
@@ -216,12 +211,12 @@ fn list(s: &str) -> Vec<String> {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "INTAKE_WORKER__MAIL_MEMORY_BYTES ({memory}) must hold three times \
-     INTAKE_WORKER__MAX_MAIL_BYTES ({max_mail}), and fit 4 TiB"
+    "INTAKE_WORKER__MAIL_MEMORY_BYTES ({memory}) must hold one mail's share, \
+     INTAKE_WORKER__INSPECT_MAX_BYTES ({inspect_max}) and 16 MiB, and fit 4 TiB"
 )]
 pub struct MemoryBudgetError {
     pub memory: u64,
-    pub max_mail: u64,
+    pub inspect_max: u64,
 }
 
 impl WorkerConfig {
@@ -231,15 +226,15 @@ impl WorkerConfig {
         intake_adapters::retry::Backoff::new(Duration::from_millis(200), self.max_backoff)
     }
 
-    /// The mail memory budget in KiB permits, checked to hold the largest
-    /// mail (else that mail would wait for ever).
+    /// The mail memory budget in KiB permits, checked to hold one mail's
+    /// share (else every mail would wait for ever).
     pub fn mail_memory_permits(&self) -> Result<usize, MemoryBudgetError> {
         let error = MemoryBudgetError {
             memory: self.mail_memory_bytes,
-            max_mail: self.max_mail_bytes,
+            inspect_max: self.inspect_max_bytes,
         };
         let permits = self.mail_memory_bytes / 1024;
-        let needed = u64::from(crate::analyse::mail_permits(self.max_mail_bytes));
+        let needed = u64::from(crate::analyse::mail_permits(self.inspect_max_bytes));
         if permits < needed || permits > u64::from(u32::MAX) {
             return Err(error);
         }

@@ -201,8 +201,22 @@ impl Content {
         key: &str,
         bytes: Bytes,
     ) -> Result<ObjectRef, ContentError> {
+        let plaintext = futures::stream::iter([Ok::<_, io::Error>(bytes)]);
+        self.seal_and_put_stream(bucket, key, plaintext).await
+    }
+
+    /// Seals a plaintext stream as it comes and stores it; an error in
+    /// the stream aborts the upload, so no partial object is left.
+    pub async fn seal_and_put_stream<S>(
+        &self,
+        bucket: &str,
+        key: &str,
+        plaintext: S,
+    ) -> Result<ObjectRef, ContentError>
+    where
+        S: futures::Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
+    {
         let digest: Arc<Mutex<Option<Digest>>> = Arc::default();
-        let plaintext = futures::stream::iter([Ok::<_, io::Error>(bytes.clone())]);
         let sealed = seal_stream(plaintext, &self.recipients, u64::MAX, digest.clone());
         self.store
             .put_stream(bucket, key, StreamReader::new(Box::pin(sealed)))
@@ -222,6 +236,14 @@ impl Content {
             sha256: digest.sha256,
             encryption: PayloadEncryption::Age,
         })
+    }
+
+    /// Removes a stored object; one already gone is not an error.
+    pub async fn delete(&self, obj: &ObjectRef) -> Result<(), ContentError> {
+        self.store
+            .delete(&obj.bucket, &obj.key)
+            .await
+            .map_err(ContentError::Store)
     }
 
     /// Copies a sealed object as it is (still sealed) to another place.

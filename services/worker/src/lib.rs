@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub use intake_inspect as inspect;
 mod lanes;
+pub mod mail_read;
 pub mod metrics;
 pub mod registry;
 pub mod sandbox;

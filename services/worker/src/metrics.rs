@@ -21,7 +21,8 @@ pub enum Stage {
     Fetch,
     /// Reading the rest: decrypting, hashing, holding what is inspected.
     Decrypt,
-    /// Parsing an e-mail into its parts.
+    /// Reading an e-mail as it streams (decrypting and splitting it into
+    /// parts), up to each file it holds and to its end.
     Unpack,
     /// File type, structure and text of one file.
     Inspect,

@@ -136,7 +136,6 @@ impl Worker {
                 memory_bytes: config.inspect_memory_bytes,
             },
             authserv_id: config.authserv_id.clone(),
-            unpack_time_budget: config.unpack_time_budget,
             mail_memory: Arc::new(tokio::sync::Semaphore::new(mail_memory)),
         };
         let backoff = config.backoff();
