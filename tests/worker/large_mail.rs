@@ -1,8 +1,9 @@
 //! An e-mail whose files are larger than the worker holds for inspection:
 //! each is sealed into S3 as the mail streams and scanned from there. The
-//! accepted one is delivered from where it was sealed, byte for byte; the
-//! refused one is moved to quarantine and its inbound copy removed; the
-//! worker's peak memory stays within its budget.
+//! accepted one is delivered from where it was sealed, byte for byte; a
+//! refused one is moved to quarantine and its inbound copy removed; a text
+//! file is refused, since text is judged by all of it; the worker's peak
+//! memory stays within its budget.
 
 use std::time::Duration;
 
@@ -37,21 +38,27 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
     let record = &population.applications[0];
     let party = record.contact_addresses[0].clone();
 
-    // Both over the worker's 2 MiB inspection budget (`memory_budget`).
-    let text = long_text(5 * MIB as usize);
+    // All three over the worker's 2 MiB inspection budget (`memory_budget`):
+    // an image (judged by its head and tail), bytes of no allowed type, and
+    // text (told from markup only by all of it, so refused unless held).
     let noise: Vec<u8> = (0..5 * MIB as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
+    let image = [intake_generator::files::png(7, 4, 4), noise.clone()].concat();
+    let text = long_text(5 * MIB as usize);
     let body = format!(
         "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nLiitteet, hakemus {}.\r\n--L\r\n\
-         Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"selvitys.txt\"\r\n\
+         Content-Type: image/png\r\nContent-Disposition: attachment; filename=\"skannaus.png\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L\r\n\
          Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"data.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L\r\n\
+         Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"selvitys.txt\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L--\r\n",
         record.application_id,
-        base64_of(&text),
-        base64_of(&noise)
+        base64_of(&image),
+        base64_of(&noise),
+        base64_of(&text)
     );
     let raw = format!(
         "From: {party}\r\nTo: supplements@agency.example\r\nSubject: Liitteet\r\nMessage-ID: <{}@example.fi>\r\nMIME-Version: 1.0\r\n{body}",
@@ -72,7 +79,7 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
     assert_eq!(sent.status, 202);
     let id = sent.supplement_id.expect("id");
 
-    // The mail (14 MiB) is over half the mail memory budget (24 MiB): read
+    // The mail (21 MiB) is nearly the mail memory budget (24 MiB): read
     // whole, three times its size, it would not fit at all.
     let settings = memory_budget()
         .into_iter()
@@ -106,23 +113,20 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
     .fetch_all(pool)
     .await
     .expect("attachments");
-    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files.len(), 3, "{files:?}");
 
     let (_, name, size, sha256, bucket, key, verdict) = &files[0];
-    assert_eq!((name.as_str(), verdict.as_str()), ("selvitys.txt", "clean"));
-    assert_eq!(*size as usize, text.len());
-    assert_eq!(*sha256, hex::encode(Sha256::digest(&text)));
-    assert_eq!(
-        (bucket, key),
-        (
-            &gateway.bucket,
-            &intake_core::ingest::derived_key(id, "file-0")
-        ),
-        "delivered from where it was sealed while the mail streamed"
+    assert_eq!((name.as_str(), verdict.as_str()), ("skannaus.png", "clean"));
+    assert_eq!(*size as usize, image.len());
+    assert_eq!(*sha256, hex::encode(Sha256::digest(&image)));
+    assert_eq!(bucket, &gateway.bucket);
+    assert!(
+        key.starts_with(&format!("supplements/{id}/file-0.")),
+        "delivered from where it was sealed while the mail streamed, under its run's key: {key}"
     );
     let stored = gateway.store.size(bucket, key).await.expect("head");
     assert!(
-        stored.is_some_and(|s| s > text.len() as u64),
+        stored.is_some_and(|s| s > image.len() as u64),
         "sealed whole: {stored:?}"
     );
 
@@ -131,22 +135,29 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
     assert_ne!(verdict, "clean");
     assert_eq!(*size as usize, noise.len());
     assert_eq!(bucket, &worker.quarantine_bucket, "refused: in quarantine");
-    let inbound_copy = intake_core::ingest::derived_key(id, "file-1");
+    let inbound_copies = format!("supplements/{id}/file-1.");
     let mut removed = false;
     for _ in 0..100 {
-        if gateway
+        let left = gateway
             .store
-            .size(&gateway.bucket, &inbound_copy)
+            .list(&gateway.bucket, &inbound_copies)
             .await
-            .expect("head")
-            .is_none()
-        {
+            .expect("list");
+        if left.is_empty() {
             removed = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(removed, "the refused file's inbound copy is removed");
+
+    let (_, name, _, _, bucket, _, verdict) = &files[2];
+    assert_eq!(name, "selvitys.txt");
+    assert_ne!(
+        verdict, "clean",
+        "text not held whole is not judged by its head"
+    );
+    assert_eq!(bucket, &worker.quarantine_bucket);
 
     assert!(
         !worker.log().contains("dead-letter"),

@@ -116,6 +116,9 @@ pub fn inspect_file(file: FileBytes<'_>, limits: &InspectLimits) -> Inspection {
         (ole, Some(bytes)) if sniff::is_ole(ole) => findings.extend(office::ole_findings(bytes)),
         (ole, None) if sniff::is_ole(ole) => findings.push(too_large_to_inspect("Office document")),
         ("text/plain", Some(bytes)) => text = String::from_utf8_lossy(bytes).into_owned(),
+        // Text is told from markup and binary by all of it, not its head:
+        // past the budget a file could be anything after its first bytes.
+        ("text/plain", None) => findings.push(too_large_to_inspect("text file")),
         _ => {}
     }
     Inspection {
@@ -156,6 +159,22 @@ mod tests {
 
     fn refusal(name: &str, bytes: &[u8]) -> Option<RefusalReason> {
         verdict(name, bytes).refusal()
+    }
+
+    #[test]
+    fn a_text_file_not_held_whole_is_refused_whatever_its_head_says() {
+        let head = b"plain words\n".repeat(100);
+        let file = FileBytes {
+            filename: "notes.txt",
+            declared_type: Some("text/plain"),
+            size: 100 << 20,
+            head: &head,
+            tail: b"PK\x05\x06 and more",
+            whole: None,
+        };
+        let inspection = inspect_file(file, &limits());
+        assert_eq!(inspection.detected_type, "text/plain");
+        assert_ne!(classify(&inspection.findings), PartVerdict::Accept);
     }
 
     #[test]

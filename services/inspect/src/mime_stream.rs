@@ -115,10 +115,12 @@ enum State {
     },
     /// A leaf's body.
     Body(Decoder),
-    /// A forwarded message's body, decoded into a splitter of its own.
+    /// A forwarded message's body, decoded into a splitter of its own
+    /// (in batches: fed line by line it would give a piece per line).
     Nested {
         decoder: Decoder,
         inner: Box<Splitter>,
+        batch: Vec<u8>,
     },
     /// After a closing delimiter, or after an error: nothing is kept.
     Ignored,
@@ -172,7 +174,7 @@ impl Splitter {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        match self.split(input) {
+        match self.split(input).and_then(|()| self.flush_nested()) {
             Ok(()) => {
                 self.flush_body();
                 Ok(std::mem::take(&mut self.out))
@@ -191,7 +193,11 @@ impl Splitter {
             State::Headers { block, .. } => block.len(),
             State::Preamble { held, .. } => held.len(),
             State::Body(decoder) => decoder.held(),
-            State::Nested { decoder, inner } => decoder.held() + inner.held(),
+            State::Nested {
+                decoder,
+                inner,
+                batch,
+            } => decoder.held() + inner.held() + batch.len(),
             State::Ignored => 0,
         };
         state + self.line.len() + self.held_break.len() + self.body.len()
@@ -288,6 +294,11 @@ impl Splitter {
 
     fn whole_line(&mut self, line: &[u8]) -> Result<(), MimeError> {
         if let Some((frame, closing)) = self.delimiter(line) {
+            if self.ambiguous(line, frame) {
+                return Err(MimeError::Unparseable(
+                    "a line begins with a boundary and goes on".to_owned(),
+                ));
+            }
             return self.at_delimiter(frame, closing);
         }
         match &mut self.state {
@@ -325,6 +336,16 @@ impl Splitter {
         })
     }
 
+    /// A line that begins with a delimiter and goes on with more than
+    /// white space (after the closing `--`): `mailparse` takes it for the
+    /// delimiter, mail clients that match boundaries exactly do not, and
+    /// would show a part that is read here as something else.
+    fn ambiguous(&self, line: &[u8], frame: usize) -> bool {
+        let rest = &line[self.frames[frame].delimiter.len().min(line.len())..];
+        let rest = rest.strip_prefix(b"--").unwrap_or(rest);
+        !rest.iter().all(u8::is_ascii_whitespace)
+    }
+
     fn may_be_delimiter(&self, line: &[u8]) -> bool {
         self.frames.iter().any(|f| {
             let n = line.len().min(f.delimiter.len());
@@ -351,13 +372,12 @@ impl Splitter {
                     self.flush_body();
                 }
             }
-            State::Nested { decoder, inner } => {
-                let mut decoded = Vec::new();
-                decoder.push(&held, &mut decoded)?;
-                decoder.push(bytes, &mut decoded)?;
-                let pieces = inner.feed(&decoded)?;
-                self.parts = inner.parts;
-                self.out.extend(pieces);
+            State::Nested { decoder, batch, .. } => {
+                decoder.push(&held, batch)?;
+                decoder.push(bytes, batch)?;
+                if batch.len() >= PIECE_BYTES {
+                    self.flush_nested()?;
+                }
             }
             State::Headers { .. } | State::Preamble { .. } | State::Ignored => {}
         }
@@ -370,10 +390,26 @@ impl Splitter {
         }
     }
 
+    /// Feeds what a forwarded message's body gathered to its splitter.
+    fn flush_nested(&mut self) -> Result<(), MimeError> {
+        if let State::Nested { inner, batch, .. } = &mut self.state
+            && !batch.is_empty()
+        {
+            let pieces = inner.feed(batch)?;
+            batch.clear();
+            self.parts = inner.parts;
+            self.out.extend(pieces);
+        }
+        Ok(())
+    }
+
     fn at_delimiter(&mut self, frame: usize, closing: bool) -> Result<(), MimeError> {
         self.held_break.clear();
         let own_preamble =
             matches!(self.state, State::Preamble { .. }) && frame + 1 == self.frames.len();
+        // As in `mailparse`, the first delimiter opens a part even when it
+        // is a closing one: the parts after it are read, not dropped.
+        let closing = closing && !own_preamble;
         if own_preamble {
             if let State::Preamble { head, .. } = std::mem::replace(&mut self.state, State::Ignored)
             {
@@ -434,11 +470,14 @@ impl Splitter {
                 self.flush_body();
                 self.out.push(Piece::End);
             }
-            State::Nested { mut decoder, inner } => {
-                let mut decoded = Vec::new();
-                decoder.finish(&mut decoded)?;
+            State::Nested {
+                mut decoder,
+                inner,
+                mut batch,
+            } => {
+                decoder.finish(&mut batch)?;
                 let mut inner = *inner;
-                let mut pieces = inner.feed(&decoded)?;
+                let mut pieces = inner.feed(&batch)?;
                 self.parts = inner.parts;
                 pieces.extend(inner.finish()?);
                 self.out.extend(pieces);
@@ -523,6 +562,7 @@ impl Splitter {
             self.state = State::Nested {
                 decoder,
                 inner: Box::new(inner),
+                batch: Vec::new(),
             };
             return Ok(());
         }
@@ -538,6 +578,11 @@ impl Splitter {
             self.body_bytes(&line)?;
         } else if !line.is_empty() {
             match self.delimiter(&line) {
+                Some((frame, _)) if self.ambiguous(&line, frame) => {
+                    return Err(MimeError::Unparseable(
+                        "a line begins with a boundary and goes on".to_owned(),
+                    ));
+                }
                 // A delimiter without a line after it opens no part.
                 Some((frame, _)) => self.at_delimiter(frame, true)?,
                 None => {

@@ -138,6 +138,41 @@ fn an_outer_delimiter_ends_every_part_inside_it() {
 }
 
 #[test]
+fn a_closing_delimiter_first_still_opens_the_parts_after_it_as_in_unpack() {
+    let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\nContent-Type: application/x-msdownload; name=evil.exe\r\n\r\nMZ\r\n--b--\r\n";
+    let (whole, streamed) = both(raw.as_bytes(), 3);
+    assert_eq!(streamed, whole);
+    assert_eq!(streamed.files[0].0, "evil.exe");
+}
+
+#[test]
+fn a_line_that_begins_with_a_boundary_and_goes_on_is_refused() {
+    for line in ["--bX", "--b--x", "--b tail"] {
+        let raw = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nfirst\r\n{line}\r\nContent-Type: application/x-a\r\n\r\nsecond\r\n--b--\r\n"
+        );
+        let error = unpack_streamed(raw.as_bytes(), LIMITS, 5).expect_err(line);
+        assert!(
+            error.to_string().contains("begins with a boundary"),
+            "{error}"
+        );
+    }
+    // White space after a delimiter is not text.
+    let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b \t\r\n\r\nfirst\r\n--b-- \r\n";
+    assert!(unpack_streamed(raw.as_bytes(), LIMITS, 5).is_ok());
+}
+
+#[test]
+fn a_forwarded_message_of_short_lines_gives_few_pieces() {
+    let raw = format!(
+        "Content-Type: message/rfc822\r\n\r\nContent-Type: application/octet-stream\r\n\r\n{}",
+        "\n".repeat(256 * 1024)
+    );
+    let all = pieces(raw.as_bytes(), 256 * 1024).expect("splits");
+    assert!(all.len() < 16, "{} pieces", all.len());
+}
+
+#[test]
 fn a_message_encrypted_for_someone_else_is_not_read_further() {
     let raw = "Content-Type: multipart/encrypted; boundary=e\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\nsecret\r\n--e--\r\n";
     let (whole, streamed) = both(raw.as_bytes(), 16);
@@ -183,16 +218,14 @@ fn every_bound_is_enforced_not_assumed() {
 
 #[test]
 fn what_it_holds_stays_bounded_however_large_the_part() {
-    // 8 MiB of base64 on one line and on short lines, and a body line that
-    // begins like a delimiter and never ends.
+    // 8 MiB of base64 on one line and on short lines.
     let blob = "QUFB".repeat(2 << 20);
     let wrapped: String = blob
         .as_bytes()
         .chunks(76)
         .map(|l| format!("{}\r\n", std::str::from_utf8(l).expect("ascii")))
         .collect();
-    let endless = format!("--b{}", "x".repeat(8 << 20));
-    for (body, expected) in [(blob, 6 << 20), (wrapped, 6 << 20), (endless, 0)] {
+    for (body, expected) in [(blob, 6 << 20), (wrapped, 6 << 20)] {
         let raw = format!(
             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
         );
@@ -217,6 +250,24 @@ fn what_it_holds_stays_bounded_however_large_the_part() {
     }
 }
 
+#[test]
+fn a_line_that_begins_with_a_delimiter_is_held_no_longer_than_a_boundary() {
+    let raw = format!(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b{}",
+        "x".repeat(8 << 20)
+    );
+    let mut splitter = Splitter::new(LIMITS);
+    for bytes in raw.as_bytes().chunks(64 * 1024) {
+        splitter.feed(bytes).expect("splits");
+        assert!(splitter.held() <= MAX_BOUNDARY + 4 + LIMITS.max_header_bytes);
+    }
+    let error = splitter.finish().expect_err("goes on after the boundary");
+    assert!(
+        error.to_string().contains("begins with a boundary"),
+        "{error}"
+    );
+}
+
 /// A message of nested parts, as a grammar small enough to explore.
 #[derive(Debug, Clone)]
 enum Node {
@@ -227,7 +278,8 @@ enum Node {
         body: Vec<u8>,
     },
     Multi(Vec<Node>),
-    Forward(Box<Node>),
+    /// A forwarded message, in a transfer encoding of its own.
+    Forward(Box<Node>, &'static str),
 }
 
 fn node() -> impl Strategy<Value = Node> {
@@ -251,7 +303,11 @@ fn node() -> impl Strategy<Value = Node> {
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 1..4).prop_map(Node::Multi),
-            inner.prop_map(|n| Node::Forward(Box::new(n))),
+            (
+                inner,
+                prop::sample::select(vec!["7bit", "base64", "quoted-printable"])
+            )
+                .prop_map(|(n, encoding)| Node::Forward(Box::new(n), encoding)),
         ]
     })
 }
@@ -296,6 +352,8 @@ fn render(node: &Node, line_break: &str, next_boundary: &mut u32, out: &mut Vec<
             );
             out.extend_from_slice(eol);
             out.extend_from_slice(eol);
+            out.extend_from_slice(b"This is a multi-part message.");
+            out.extend_from_slice(eol);
             for part in parts {
                 out.extend_from_slice(format!("--{boundary}").as_bytes());
                 out.extend_from_slice(eol);
@@ -304,14 +362,29 @@ fn render(node: &Node, line_break: &str, next_boundary: &mut u32, out: &mut Vec<
             }
             out.extend_from_slice(format!("--{boundary}--").as_bytes());
             out.extend_from_slice(eol);
+            out.extend_from_slice(b"epilogue -- not a part");
+            out.extend_from_slice(eol);
         }
-        Node::Forward(inner) => {
+        Node::Forward(inner, encoding) => {
             out.extend_from_slice(b"Content-Type: message/rfc822");
             out.extend_from_slice(eol);
+            out.extend_from_slice(format!("Content-Transfer-Encoding: {encoding}").as_bytes());
             out.extend_from_slice(eol);
-            out.extend_from_slice(b"Message-ID: <fwd@x>");
             out.extend_from_slice(eol);
-            render(inner, line_break, next_boundary, out);
+            let mut message = b"Message-ID: <fwd@x>".to_vec();
+            message.extend_from_slice(eol);
+            render(inner, line_break, next_boundary, &mut message);
+            match *encoding {
+                "base64" => {
+                    let encoded = data_encoding::BASE64.encode(&message);
+                    for line in encoded.as_bytes().chunks(76) {
+                        out.extend_from_slice(line);
+                        out.extend_from_slice(eol);
+                    }
+                }
+                "quoted-printable" => out.extend_from_slice(&quoted_printable::encode(&message)),
+                _ => out.extend_from_slice(&message),
+            }
         }
     }
 }
@@ -325,7 +398,7 @@ proptest! {
     fn reads_as_unpack_reads_whole(
         tree in node(),
         crlf in any::<bool>(),
-        chunk in 1..300usize,
+        chunk in prop_oneof![1..300usize, 60_000..70_000usize],
     ) {
         let mut raw = b"From: a@example.fi\r\nSubject: s\r\n".to_vec();
         render(&tree, if crlf { "\r\n" } else { "\n" }, &mut 0, &mut raw);

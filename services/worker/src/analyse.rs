@@ -1,7 +1,10 @@
 //! Everything done to one supplement before its outcome is decided:
 //! decrypt, unpack, inspect and scan each part, store what caseworkers or
-//! security staff will need, and collect the identifiers. Idempotent: a
-//! second run after a crash writes the same objects under the same keys.
+//! security staff will need, and collect the identifiers. What an e-mail's
+//! analysis stores is under keys of its own run: a second run (after a
+//! crash, or a redelivery racing the first) never touches the first's
+//! objects, and the recorder removes a run's objects when its event turns
+//! out recorded already (`Analysis::own_objects`).
 
 use std::sync::Arc;
 
@@ -75,6 +78,24 @@ pub struct FileResult {
     /// was moved to quarantine).
     pub remove_after: Option<ObjectRef>,
     pub scanned_at: DateTime<Utc>,
+}
+
+impl Analysis {
+    /// The objects this analysis stored that nothing else refers to: an
+    /// e-mail's (its run's own keys), none for Enter Finland (its accepted
+    /// files are the gateway's objects; its quarantine copies have one key
+    /// per file).
+    pub fn own_objects(&self) -> Vec<ObjectRef> {
+        if self.channel != Channel::Securemail {
+            return Vec::new();
+        }
+        self.files
+            .iter()
+            .flat_map(|f| std::iter::once(&f.object).chain(&f.remove_after))
+            .chain(&self.text_object)
+            .cloned()
+            .collect()
+    }
 }
 
 /// What the worker learned about a supplement.
@@ -285,6 +306,10 @@ impl Analyser {
         };
         analysis.decrypted_with = Some(key);
         let id = event.supplement_id;
+        // Every object this run stores is its own: a second analysis of the
+        // same event (a redelivery racing the first) can neither overwrite
+        // nor delete what the first delivered.
+        let run = Run::new();
         let mut reader = MailReader::new(
             chunks,
             event.message.clone(),
@@ -294,13 +319,13 @@ impl Analyser {
             Spill {
                 content: self.content.clone(),
                 bucket: self.inbound_bucket.clone(),
-                key: Box::new(move |ordinal| object_key(id, &format!("file-{ordinal}"))),
+                key: Box::new(move |ordinal| run.file_key(id, ordinal)),
             },
         );
         let mut found = Identifiers::default();
         let read = loop {
             match self.metrics.timed(Stage::Unpack, reader.next_file()).await {
-                Ok(Some(part)) => match self.mail_file(id, part, &mut found).await {
+                Ok(Some(part)) => match self.mail_file(id, run, part, &mut found).await {
                     Ok(file) => analysis.files.push(file),
                     Err(e) => {
                         self.discard(&mut analysis).await;
@@ -387,7 +412,7 @@ impl Analyser {
             return Ok(analysis);
         }
         if !text.is_empty() {
-            let key = object_key(id, "text");
+            let key = run.text_key(id);
             let sealing = self.content.seal_and_put(
                 &self.inbound_bucket,
                 &key,
@@ -409,6 +434,7 @@ impl Analyser {
     async fn mail_file(
         &self,
         id: Uuid,
+        run: Run,
         part: MailPart,
         found: &mut Identifiers,
     ) -> Result<FileResult, ContentError> {
@@ -429,7 +455,7 @@ impl Analyser {
         let (object, remove_after) = match (part.stored, &part.plain.whole) {
             (Some(stored), _) if accepted => (stored, None),
             (Some(stored), _) => {
-                let key = quarantine_key(id, ordinal);
+                let key = run.quarantine_key(id, ordinal);
                 let moving = self.content.copy(&stored, &self.quarantine_bucket, &key);
                 (
                     self.metrics.timed(Stage::Store, moving).await?,
@@ -475,7 +501,7 @@ impl Analyser {
                     tracing::warn!(
                         key = %object.key,
                         %error,
-                        "could not delete a part of a mail given up; reconcile removes it"
+                        "could not delete a part of a mail given up; it stays as an orphan"
                     );
                 }
             }
@@ -706,6 +732,35 @@ pub fn object_key(supplement_id: Uuid, part: &str) -> String {
 /// The gateway attempt whose parts an inbound event names.
 fn inbound_attempt(object: &ObjectRef) -> Option<Uuid> {
     intake_core::ingest::attempt_of(&object.key).map(|(_, attempt)| attempt)
+}
+
+/// One analysis of an e-mail, named in the keys of what it stores.
+#[derive(Debug, Clone, Copy)]
+struct Run(Uuid);
+
+impl Run {
+    fn new() -> Self {
+        Run(Uuid::new_v4())
+    }
+
+    fn tag(self) -> String {
+        self.0.simple().to_string()[..12].to_owned()
+    }
+
+    fn file_key(self, supplement_id: Uuid, ordinal: u32) -> String {
+        object_key(supplement_id, &format!("file-{ordinal}.{}", self.tag()))
+    }
+
+    fn text_key(self, supplement_id: Uuid) -> String {
+        object_key(supplement_id, &format!("text.{}", self.tag()))
+    }
+
+    fn quarantine_key(self, supplement_id: Uuid, ordinal: u32) -> String {
+        format!(
+            "quarantine/{supplement_id}/file-{ordinal}.{}.age",
+            self.tag()
+        )
+    }
 }
 
 fn quarantine_key(supplement_id: Uuid, ordinal: u32) -> String {

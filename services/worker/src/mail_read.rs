@@ -18,14 +18,16 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::content::{Content, ContentError, Plain};
+use crate::content::{Content, ContentError, Plain, slices};
 use crate::inspect::{
     self, HEAD_BYTES, LeafRole, MimeError, Piece, Splitter, StreamLimits, Unpacked, ZIP_TAIL_BYTES,
     tail_of,
 };
 
-/// A text body larger than this is read as a file instead.
-pub const MAX_TEXT_PART: usize = 1 << 20;
+/// The text bodies of one mail, together, are read up to this many bytes
+/// (decoded, they may take three times as many); a text body that goes
+/// past it is read as a file instead, so many text parts cannot add up.
+pub const MAX_MAIL_TEXT: usize = 1 << 20;
 /// The first bytes of a report kept for what it says.
 const MAX_FACTS_BYTES: usize = 64 * 1024;
 /// Chunks in flight to a file being sealed into S3.
@@ -75,6 +77,8 @@ pub struct MailReader {
     enclosed_next: bool,
     current: Option<Current>,
     files: u32,
+    /// Raw bytes of the text bodies read so far.
+    text_bytes: usize,
 }
 
 enum Current {
@@ -111,6 +115,7 @@ impl MailReader {
             enclosed_next: false,
             current: None,
             files: 0,
+            text_bytes: 0,
         }
     }
 
@@ -203,7 +208,12 @@ impl MailReader {
     }
 
     fn begin_leaf(&mut self, head: inspect::PartHead) {
-        let role = inspect::leaf_role(&head.content_type, &head.disposition);
+        let role = match inspect::leaf_role(&head.content_type, &head.disposition) {
+            LeafRole::Text | LeafRole::Html if self.text_bytes >= MAX_MAIL_TEXT => {
+                LeafRole::File { filename: None }
+            }
+            role => role,
+        };
         self.current = Some(match role {
             LeafRole::File { filename } => Current::File(Box::new(self.file_sink(&head, filename))),
             role => Current::Text {
@@ -230,7 +240,7 @@ impl MailReader {
         let text_too_large = match &mut self.current {
             Some(Current::Text { bytes: held, .. }) => {
                 held.extend_from_slice(&bytes);
-                held.len() > MAX_TEXT_PART
+                self.text_bytes + held.len() > MAX_MAIL_TEXT
             }
             Some(Current::File(sink)) => {
                 sink.push(&bytes, self.keep_up_to, &self.spill).await?;
@@ -257,6 +267,7 @@ impl MailReader {
                 bytes,
                 ..
             }) => {
+                self.text_bytes += bytes.len();
                 inspect::add_text(&role, &charset, &bytes, &mut self.facts);
                 Ok(None)
             }
@@ -289,10 +300,13 @@ struct FileSink {
 }
 
 struct Upload {
-    sender: mpsc::Sender<io::Result<Bytes>>,
-    /// Aborted when dropped: a mail given up part way leaves no upload
-    /// running.
+    /// Aborted when dropped, and dropped before `sender` (fields drop in
+    /// order): a mail given up part way leaves no upload running, and the
+    /// closed channel cannot complete a truncated object first. S3 keeps
+    /// the aborted upload's parts until the bucket's lifecycle rule for
+    /// incomplete uploads removes them.
     task: AbortOnDropHandle<Result<ObjectRef, ContentError>>,
+    sender: mpsc::Sender<io::Result<Bytes>>,
 }
 
 impl FileSink {
@@ -340,7 +354,9 @@ impl FileSink {
             // Too large to hold: what was held goes first.
             let held = self.held.take().unwrap_or_default();
             let upload = self.upload.insert(Upload::start(spill, self.ordinal));
-            upload.send(Bytes::from(held)).await?;
+            for slice in slices(Bytes::from(held)) {
+                upload.send(slice).await?;
+            }
         }
         if let Some(upload) = self.upload.as_mut() {
             upload.send(Bytes::copy_from_slice(bytes)).await?;
@@ -381,7 +397,7 @@ impl Upload {
                 .seal_and_put_stream(&bucket, &key, ReceiverStream::new(receiver))
                 .await
         }));
-        Self { sender, task }
+        Self { task, sender }
     }
 
     async fn send(&mut self, bytes: Bytes) -> Result<(), ReadError> {

@@ -25,8 +25,8 @@ pub fn object_key(supplement_id: Uuid, attempt: Uuid, part: &str) -> String {
 }
 
 /// Object key of a part the worker derives from a supplement (the message
-/// text, files unpacked from an e-mail). One writer per supplement, so no
-/// attempt segment.
+/// text, files unpacked from an e-mail). No attempt segment: the worker
+/// names its own run in `part` where it needs to.
 pub fn derived_key(supplement_id: Uuid, part: &str) -> String {
     format!("supplements/{supplement_id}/{part}.age")
 }

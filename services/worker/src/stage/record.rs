@@ -20,6 +20,7 @@ use intake_adapters::retry::Backoff;
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::telemetry;
 use intake_core::decide::Proposal;
+use intake_core::events::ObjectRef;
 use intake_core::topics::TopicNames;
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
@@ -232,6 +233,7 @@ impl RecordStage {
                     tracing::info!(parent: &item.span, supplement_id = %analysis.supplement_id,
                         "already processed; redelivery skipped");
                     self.metrics.redelivered();
+                    self.remove(analysis.own_objects(), "a redelivery's own copy");
                 }
             }
             // A failed one is dead-lettered once: with the outcome that
@@ -325,20 +327,23 @@ impl RecordStage {
     /// Files moved to quarantine: their inbound copies go once that is on
     /// record.
     fn remove_inbound_copies(&self, analysis: &Analysis) {
-        let copies: Vec<_> = analysis
+        let copies = analysis
             .files
             .iter()
             .filter_map(|f| f.remove_after.clone())
             .collect();
-        if copies.is_empty() {
+        self.remove(copies, "a quarantined file's inbound copy");
+    }
+
+    fn remove(&self, objects: Vec<ObjectRef>, what: &'static str) {
+        if objects.is_empty() {
             return;
         }
-        let objects = self.objects.clone();
+        let store = self.objects.clone();
         tokio::spawn(async move {
-            for original in copies {
-                if let Err(error) = objects.delete(&original.bucket, &original.key).await {
-                    tracing::warn!(%error, key = %original.key,
-                        "could not remove a quarantined file's inbound copy");
+            for object in objects {
+                if let Err(error) = store.delete(&object.bucket, &object.key).await {
+                    tracing::warn!(%error, key = %object.key, "could not remove {what}");
                 }
             }
         });
