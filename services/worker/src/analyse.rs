@@ -324,7 +324,7 @@ impl Analyser {
         );
         let mut found = Identifiers::default();
         let read = loop {
-            match self.metrics.timed(Stage::Unpack, reader.next_file()).await {
+            match self.metrics.timed(Stage::Decrypt, reader.next_file()).await {
                 Ok(Some(part)) => match self.mail_file(id, run, part, &mut found).await {
                     Ok(file) => analysis.files.push(file),
                     Err(e) => {
@@ -418,7 +418,14 @@ impl Analyser {
                 &key,
                 Bytes::from(text.clone().into_bytes()),
             );
-            analysis.text_object = Some(self.metrics.timed(Stage::Store, sealing).await?);
+            match self.metrics.timed(Stage::Store, sealing).await {
+                Ok(object) => analysis.text_object = Some(object),
+                // Retried from the start, by a run of its own.
+                Err(e) => {
+                    self.discard(&mut analysis).await;
+                    return Err(e.into());
+                }
+            }
         }
         found.merge(extract_identifiers(&mail.subject));
         found.merge(extract_identifiers(&mail.text));

@@ -19,11 +19,10 @@ use tracing::Instrument;
 pub enum Stage {
     /// From the request to S3 to the payload's first bytes.
     Fetch,
-    /// Reading the rest: decrypting, hashing, holding what is inspected.
+    /// Reading the rest: decrypting, hashing, holding what is inspected;
+    /// an e-mail is split into its parts as it streams, and timed up to
+    /// each file it holds and to its end.
     Decrypt,
-    /// Reading an e-mail as it streams (decrypting and splitting it into
-    /// parts), up to each file it holds and to its end.
-    Unpack,
     /// File type, structure and text of one file.
     Inspect,
     /// The virus scan of one part, including any wait for clamd.
@@ -43,7 +42,6 @@ impl Stage {
         match self {
             Stage::Fetch => "fetch",
             Stage::Decrypt => "decrypt",
-            Stage::Unpack => "unpack",
             Stage::Inspect => "inspect",
             Stage::Scan => "scan",
             Stage::Store => "store",
