@@ -119,12 +119,6 @@ impl MailReader {
         }
     }
 
-    /// What the message's header block said, once its first part is read:
-    /// a mail encrypted for someone else is read no further.
-    pub fn facts(&self) -> &Unpacked {
-        &self.facts
-    }
-
     /// The next file, read through; `None` at the end of the message
     /// (checked against its event) or once it is known to be encrypted
     /// for someone else.
