@@ -46,6 +46,8 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
         .collect();
     let image = [intake_generator::files::png(7, 4, 4), noise.clone()].concat();
     let text = long_text(5 * MIB as usize);
+    // And one small enough to be held whole.
+    let small = intake_generator::files::png(9, 4, 4);
     let body = format!(
         "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nLiitteet, hakemus {}.\r\n--L\r\n\
@@ -54,11 +56,14 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
          Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"data.bin\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L\r\n\
          Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"selvitys.txt\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L\r\n\
+         Content-Type: image/png\r\nContent-Disposition: attachment; filename=\"pieni.png\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--L--\r\n",
         record.application_id,
         base64_of(&image),
         base64_of(&noise),
-        base64_of(&text)
+        base64_of(&text),
+        base64_of(&small)
     );
     let raw = format!(
         "From: {party}\r\nTo: supplements@agency.example\r\nSubject: Liitteet\r\nMessage-ID: <{}@example.fi>\r\nMIME-Version: 1.0\r\n{body}",
@@ -113,7 +118,15 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
     .fetch_all(pool)
     .await
     .expect("attachments");
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
+    // Held or sealed as it streamed, delivered or quarantined: every file
+    // is under this analysis's own run, never a key another run shares.
+    let run_of = |key: &str| {
+        let name = key.rsplit('/').next().expect("a name").to_owned();
+        name.split('.').nth(1).expect("a run tag").to_owned()
+    };
+    let runs: std::collections::BTreeSet<String> = files.iter().map(|f| run_of(&f.5)).collect();
+    assert_eq!(runs.len(), 1, "{files:?}");
 
     let (_, name, size, sha256, bucket, key, verdict) = &files[0];
     assert_eq!((name.as_str(), verdict.as_str()), ("skannaus.png", "clean"));
@@ -158,6 +171,15 @@ async fn files_over_the_inspection_budget_stream_through_and_are_judged_from_s3(
         "text not held whole is not judged by its head"
     );
     assert_eq!(bucket, &worker.quarantine_bucket);
+
+    let (_, name, size, _, bucket, key, verdict) = &files[3];
+    assert_eq!((name.as_str(), verdict.as_str()), ("pieni.png", "clean"));
+    assert_eq!(*size as usize, small.len());
+    assert_eq!(bucket, &gateway.bucket);
+    assert!(
+        key.starts_with(&format!("supplements/{id}/file-3.")),
+        "a held file is stored under its run's key too: {key}"
+    );
 
     assert!(
         !worker.log().contains("dead-letter"),

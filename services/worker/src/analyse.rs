@@ -472,12 +472,9 @@ impl Analyser {
             (None, whole) => {
                 let bytes = whole.clone().unwrap_or_default();
                 let (bucket, key) = if accepted {
-                    (
-                        &self.inbound_bucket,
-                        object_key(id, &format!("file-{ordinal}")),
-                    )
+                    (&self.inbound_bucket, run.file_key(id, ordinal))
                 } else {
-                    (&self.quarantine_bucket, quarantine_key(id, ordinal))
+                    (&self.quarantine_bucket, run.quarantine_key(id, ordinal))
                 };
                 let sealing = self.content.seal_and_put(bucket, &key, bytes);
                 (self.metrics.timed(Stage::Store, sealing).await?, None)
