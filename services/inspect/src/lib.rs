@@ -15,10 +15,10 @@ mod sniff;
 
 pub use archive::{ZipBudget, inspect_zip};
 pub use mime::{
-    LeafRole, MailFile, MimeError, MimeLimits, Unpacked, add_text, enclosed_message_id, has_facts,
-    html_text, leaf_facts, leaf_role, root_facts, unnamed_file, unpack,
+    LeafRole, MailFile, MimeError, MimeLimits, Unpacked, add_text, has_facts, html_text,
+    leaf_facts, leaf_role, unnamed_file, unpack,
 };
-pub use mime_collect::{Collector, unpack_streamed};
+pub use mime_collect::{Collector, PartWalk, unpack_streamed};
 pub use mime_stream::{Kind, MAX_QP_LINE, PartHead, Piece, Splitter, StreamLimits};
 pub use pdf::{PdfReport, inspect_pdf};
 pub use polyglot::{ZIP_TAIL_BYTES, tail_of};

@@ -5,39 +5,71 @@
 use crate::mime::{MimeError, Unpacked, enclosed_message_id, leaf, root_facts};
 use crate::mime_stream::{Kind, PartHead, Piece, Splitter, StreamLimits};
 
+/// What the header blocks of a split message say, part by part: the
+/// root's facts (and whether it is encrypted for someone else, after which
+/// nothing more is read), a forwarded message's own id, and which parts are
+/// leaves to read. Whoever reads the leaves' bodies adds their texts and
+/// facts to `facts_mut`.
 #[derive(Default)]
-pub struct Collector {
-    out: Unpacked,
+pub struct PartWalk {
+    facts: Unpacked,
     started: bool,
-    /// The message is encrypted for someone else: its parts are not read.
-    sealed_away: bool,
     /// The next part is a forwarded message's own header block.
     enclosed_next: bool,
+}
+
+impl PartWalk {
+    /// A part's header block: the head back when it is a leaf to read.
+    pub fn part(&mut self, head: PartHead) -> Option<PartHead> {
+        if !self.started {
+            self.started = true;
+            self.facts = root_facts(&head.headers(), &head.content_type);
+        }
+        if self.sealed_away() {
+            return None;
+        }
+        if std::mem::take(&mut self.enclosed_next) {
+            enclosed_message_id(&head.headers(), &mut self.facts);
+        }
+        match head.kind {
+            Kind::Container => None,
+            Kind::Message => {
+                self.enclosed_next = true;
+                None
+            }
+            Kind::Leaf => Some(head),
+        }
+    }
+
+    /// The message is encrypted for someone else: its parts are not read.
+    pub fn sealed_away(&self) -> bool {
+        self.facts.encrypted_as.is_some()
+    }
+
+    pub fn facts_mut(&mut self) -> &mut Unpacked {
+        &mut self.facts
+    }
+
+    pub fn finish(self) -> Unpacked {
+        self.facts
+    }
+}
+
+#[derive(Default)]
+pub struct Collector {
+    walk: PartWalk,
     leaf: Option<(PartHead, Vec<u8>)>,
 }
 
 impl Collector {
     pub fn take(&mut self, piece: Piece) {
-        if self.sealed_away {
+        if self.walk.sealed_away() {
             return;
         }
         match piece {
             Piece::Part(head) => {
-                if !self.started {
-                    self.started = true;
-                    self.out = root_facts(&head.headers(), &head.content_type);
-                    if self.out.encrypted_as.is_some() {
-                        self.sealed_away = true;
-                        return;
-                    }
-                }
-                if std::mem::take(&mut self.enclosed_next) {
-                    enclosed_message_id(&head.headers(), &mut self.out);
-                }
-                match head.kind {
-                    Kind::Container => {}
-                    Kind::Message => self.enclosed_next = true,
-                    Kind::Leaf => self.leaf = Some((head, Vec::new())),
+                if let Some(head) = self.walk.part(head) {
+                    self.leaf = Some((head, Vec::new()));
                 }
             }
             Piece::Body(bytes) => {
@@ -47,14 +79,19 @@ impl Collector {
             }
             Piece::End => {
                 if let Some((head, body)) = self.leaf.take() {
-                    leaf(&head.content_type, &head.disposition, body, &mut self.out);
+                    leaf(
+                        &head.content_type,
+                        &head.disposition,
+                        body,
+                        self.walk.facts_mut(),
+                    );
                 }
             }
         }
     }
 
     pub fn finish(self) -> Unpacked {
-        self.out
+        self.walk.finish()
     }
 }
 

@@ -30,6 +30,11 @@ pub const MAX_QP_LINE: usize = 64 * 1024;
 const MAX_BOUNDARY: usize = 998;
 /// Decoded bytes gathered before they are given out as one piece.
 const PIECE_BYTES: usize = 64 * 1024;
+/// How many times over forwarded messages may read a message's bytes
+/// again (a forward of a forward of a forward reads its innermost content
+/// three times), and the bytes read again that are always allowed.
+const NESTED_READS: u64 = 4;
+const NESTED_SLACK: u64 = 1 << 20;
 
 /// Bounds on what is held while splitting.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +147,11 @@ pub struct Splitter {
     out: Vec<Piece>,
     body: Vec<u8>,
     failed: Option<MimeError>,
+    /// Bytes fed to this splitter, and bytes fed to the splitters of the
+    /// forwarded messages inside it (at every depth): each level reads its
+    /// bytes again, so the second is bounded by the first.
+    fed: u64,
+    nested: u64,
 }
 
 impl Splitter {
@@ -165,6 +175,8 @@ impl Splitter {
             out: Vec::new(),
             body: Vec::new(),
             failed: None,
+            fed: 0,
+            nested: 0,
         }
     }
 
@@ -174,7 +186,12 @@ impl Splitter {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        match self.split(input).and_then(|()| self.flush_nested()) {
+        self.fed += input.len() as u64;
+        match self
+            .split(input)
+            .and_then(|()| self.flush_nested())
+            .and_then(|()| self.within_nesting_budget())
+        {
             Ok(()) => {
                 self.flush_body();
                 Ok(std::mem::take(&mut self.out))
@@ -226,8 +243,14 @@ impl Splitter {
             }
             self.line.extend_from_slice(taken);
             if complete {
-                let line = std::mem::take(&mut self.line);
+                let mut line = std::mem::take(&mut self.line);
                 self.whole_line(&line)?;
+                // Its allocation serves the next line: a message of short
+                // lines costs no allocation per line.
+                if self.line.is_empty() {
+                    line.clear();
+                    self.line = line;
+                }
             } else {
                 self.partial_line()?;
             }
@@ -254,9 +277,15 @@ impl Splitter {
             State::Body(_) | State::Nested { .. } | State::Ignored => {}
         }
         if self.may_be_delimiter(&self.line) {
-            // Longer than a delimiter, it begins with one, and only the
-            // bytes that say whether it closes matter.
-            self.line.truncate(MAX_BOUNDARY + 4);
+            // Longer than a delimiter, it begins with one: only the bytes
+            // that say whether it closes are kept. What is cut off must be
+            // white space, or the line is refused now, as it is when it
+            // arrives whole: the verdict may not depend on the chunks.
+            let keep = MAX_BOUNDARY + 4;
+            if self.line.len() > keep && !self.line[keep..].iter().all(u8::is_ascii_whitespace) {
+                return Err(goes_on());
+            }
+            self.line.truncate(keep);
             return Ok(());
         }
         let line = std::mem::take(&mut self.line);
@@ -295,9 +324,7 @@ impl Splitter {
     fn whole_line(&mut self, line: &[u8]) -> Result<(), MimeError> {
         if let Some((frame, closing)) = self.delimiter(line) {
             if self.ambiguous(line, frame) {
-                return Err(MimeError::Unparseable(
-                    "a line begins with a boundary and goes on".to_owned(),
-                ));
+                return Err(goes_on());
             }
             return self.at_delimiter(frame, closing);
         }
@@ -395,10 +422,24 @@ impl Splitter {
         if let State::Nested { inner, batch, .. } = &mut self.state
             && !batch.is_empty()
         {
+            let before = inner.fed + inner.nested;
             let pieces = inner.feed(batch)?;
+            self.nested += inner.fed + inner.nested - before;
             batch.clear();
             self.parts = inner.parts;
             self.out.extend(pieces);
+        }
+        Ok(())
+    }
+
+    /// Forwarded messages read inside each other read their bytes once per
+    /// level: a few levels are ordinary, a tower of them over a large body
+    /// is CPU spent many times over, and is refused.
+    fn within_nesting_budget(&self) -> Result<(), MimeError> {
+        if self.nested > NESTED_READS * self.fed + NESTED_SLACK {
+            return Err(MimeError::Unparseable(format!(
+                "forwarded messages nested in each other would be read more than {NESTED_READS} times over"
+            )));
         }
         Ok(())
     }
@@ -751,6 +792,10 @@ fn decode_qp(line: &[u8], out: &mut Vec<u8>) -> Result<(), MimeError> {
         .map_err(|e| MimeError::Unparseable(e.to_string()))?;
     out.extend_from_slice(&decoded);
     Ok(())
+}
+
+fn goes_on() -> MimeError {
+    MimeError::Unparseable("a line begins with a boundary and goes on".to_owned())
 }
 
 #[cfg(test)]

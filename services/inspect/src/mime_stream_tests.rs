@@ -257,15 +257,76 @@ fn a_line_that_begins_with_a_delimiter_is_held_no_longer_than_a_boundary() {
         "x".repeat(8 << 20)
     );
     let mut splitter = Splitter::new(LIMITS);
+    let mut refused = None;
     for bytes in raw.as_bytes().chunks(64 * 1024) {
-        splitter.feed(bytes).expect("splits");
-        assert!(splitter.held() <= MAX_BOUNDARY + 4 + LIMITS.max_header_bytes);
+        match splitter.feed(bytes) {
+            Ok(_) => assert!(splitter.held() <= MAX_BOUNDARY + 4 + LIMITS.max_header_bytes),
+            Err(error) => {
+                refused = Some(error);
+                break;
+            }
+        }
     }
-    let error = splitter.finish().expect_err("goes on after the boundary");
+    let error = refused.expect("refused as soon as it goes on past a boundary's length");
     assert!(
         error.to_string().contains("begins with a boundary"),
         "{error}"
     );
+}
+
+#[test]
+fn a_long_delimiter_line_is_judged_alike_however_it_is_chunked() {
+    // Text far past the boundary, between runs of white space longer than
+    // what is held of such a line.
+    let pad = " ".repeat(300_000);
+    let raw = format!(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nfirst\r\n--b{pad}X{pad}\r\n\r\nsecond\r\n--b--\r\n"
+    );
+    for chunk in [1 << 10, 64 << 10, 256 << 10, raw.len()] {
+        let error = unpack_streamed(raw.as_bytes(), LIMITS, chunk)
+            .expect_err(&format!("chunks of {chunk}"));
+        assert!(
+            error.to_string().contains("begins with a boundary"),
+            "{error}"
+        );
+    }
+    // White space alone after it, however long, is still a delimiter.
+    let raw = format!(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nfirst\r\n--b{pad}{pad}\r\n\r\nsecond\r\n--b--\r\n"
+    );
+    for chunk in [1 << 10, 256 << 10, raw.len()] {
+        assert!(
+            unpack_streamed(raw.as_bytes(), LIMITS, chunk).is_ok(),
+            "chunks of {chunk}"
+        );
+    }
+}
+
+/// `levels` forwarded messages, each the whole body of the one around it,
+/// the innermost an attachment of `body`.
+fn tower(levels: usize, body: &str) -> String {
+    let mut raw = format!("Content-Type: application/octet-stream\r\n\r\n{body}");
+    for _ in 0..levels {
+        raw = format!("Content-Type: message/rfc822\r\n\r\n{raw}");
+    }
+    raw
+}
+
+#[test]
+fn a_tower_of_forwarded_messages_over_a_large_body_is_refused() {
+    let body = "\n".repeat(2 << 20);
+    let error = unpack_streamed(tower(7, &body).as_bytes(), LIMITS, 64 * 1024)
+        .expect_err("read seven times over");
+    assert!(
+        error.to_string().contains("nested in each other"),
+        "{error}"
+    );
+    // A forward of a forward of a forward is ordinary, however large.
+    let out = unpack_streamed(tower(3, &body).as_bytes(), LIMITS, 64 * 1024)
+        .expect("read three times over");
+    assert_eq!(out.files.len(), 1);
+    // And a small tower as deep as the depth limit allows.
+    assert!(unpack_streamed(tower(7, "x").as_bytes(), LIMITS, 64).is_ok());
 }
 
 /// A message of nested parts, as a grammar small enough to explore.

@@ -20,8 +20,8 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::content::{Content, ContentError, Plain, slices};
 use crate::inspect::{
-    self, HEAD_BYTES, LeafRole, MimeError, Piece, Splitter, StreamLimits, Unpacked, ZIP_TAIL_BYTES,
-    tail_of,
+    self, HEAD_BYTES, LeafRole, MimeError, PartWalk, Piece, Splitter, StreamLimits, Unpacked,
+    ZIP_TAIL_BYTES, tail_of,
 };
 
 /// The text bodies of one mail, together, are read up to this many bytes
@@ -32,6 +32,8 @@ pub const MAX_MAIL_TEXT: usize = 1 << 20;
 const MAX_FACTS_BYTES: usize = 64 * 1024;
 /// Chunks in flight to a file being sealed into S3.
 const UPLOAD_QUEUE: usize = 4;
+/// Bytes split between yields to the runtime.
+const SPLIT_SLICE: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -72,9 +74,7 @@ pub struct MailReader {
     pending: VecDeque<Piece>,
     hasher: Sha256,
     size: u64,
-    facts: Unpacked,
-    started: bool,
-    enclosed_next: bool,
+    walk: PartWalk,
     current: Option<Current>,
     files: u32,
     /// Raw bytes of the text bodies read so far.
@@ -110,9 +110,7 @@ impl MailReader {
             pending: VecDeque::new(),
             hasher: Sha256::new(),
             size: 0,
-            facts: Unpacked::default(),
-            started: false,
-            enclosed_next: false,
+            walk: PartWalk::default(),
             current: None,
             files: 0,
             text_bytes: 0,
@@ -128,7 +126,7 @@ impl MailReader {
                 if let Some(part) = self.take(piece).await? {
                     return Ok(Some(part));
                 }
-                if self.facts.encrypted_as.is_some() {
+                if self.walk.sealed_away() {
                     return Ok(None);
                 }
             }
@@ -145,7 +143,12 @@ impl MailReader {
                             limit: self.max_mail_bytes,
                         });
                     }
-                    self.pending.extend(splitter.feed(&chunk)?);
+                    // A slice at a time, letting other tasks run between:
+                    // a message of short lines is CPU work.
+                    for slice in chunk.chunks(SPLIT_SLICE) {
+                        self.pending.extend(splitter.feed(slice)?);
+                        tokio::task::yield_now().await;
+                    }
                 }
                 None => {
                     self.verify()?;
@@ -159,7 +162,7 @@ impl MailReader {
 
     /// The texts and facts, once `next_file` has said the end.
     pub fn finish(self) -> Unpacked {
-        self.facts
+        self.walk.finish()
     }
 
     fn verify(&self) -> Result<(), ContentError> {
@@ -176,20 +179,8 @@ impl MailReader {
     async fn take(&mut self, piece: Piece) -> Result<Option<MailPart>, ReadError> {
         match piece {
             Piece::Part(head) => {
-                if !self.started {
-                    self.started = true;
-                    self.facts = inspect::root_facts(&head.headers(), &head.content_type);
-                    if self.facts.encrypted_as.is_some() {
-                        return Ok(None);
-                    }
-                }
-                if std::mem::take(&mut self.enclosed_next) {
-                    inspect::enclosed_message_id(&head.headers(), &mut self.facts);
-                }
-                match head.kind {
-                    inspect::Kind::Container => {}
-                    inspect::Kind::Message => self.enclosed_next = true,
-                    inspect::Kind::Leaf => self.begin_leaf(head),
+                if let Some(head) = self.walk.part(head) {
+                    self.begin_leaf(head);
                 }
                 Ok(None)
             }
@@ -262,13 +253,13 @@ impl MailReader {
                 ..
             }) => {
                 self.text_bytes += bytes.len();
-                inspect::add_text(&role, &charset, &bytes, &mut self.facts);
+                inspect::add_text(&role, &charset, &bytes, self.walk.facts_mut());
                 Ok(None)
             }
             Some(Current::File(sink)) => {
                 let (part, facts) = sink.finish().await?;
                 if let Some(bytes) = facts {
-                    inspect::leaf_facts(&part.declared_type, &bytes, &mut self.facts);
+                    inspect::leaf_facts(&part.declared_type, &bytes, self.walk.facts_mut());
                 }
                 Ok(Some(part))
             }

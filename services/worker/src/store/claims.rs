@@ -67,8 +67,15 @@ pub async fn blockers(pool: &PgPool, question: &Question<'_>) -> Result<Blockers
     /// Application (none: any), arrival, supplement, when it stops counting.
     type Row = (Option<String>, DateTime<Utc>, Uuid, Option<DateTime<Utc>>);
     let applications: Vec<&str> = question.applications.iter().map(|a| a.as_str()).collect();
-    let marked: Vec<Uuid> = question.marks.iter().map(|(id, _)| *id).collect();
-    let marked_as: Vec<&str> = question.marks.iter().map(|(_, a)| a.as_str()).collect();
+    // In one order, so two workers marking the same claims (during a
+    // rebalance) lock them in the same order and never deadlock.
+    let mut marks: Vec<(Uuid, &str)> = question
+        .marks
+        .iter()
+        .map(|(id, a)| (*id, a.as_str()))
+        .collect();
+    marks.sort_unstable();
+    let (marked, marked_as): (Vec<Uuid>, Vec<&str>) = marks.into_iter().unzip();
     // Where only a party's mail can be routed, an unmatched e-mail can only
     // belong to its sender's applications.
     let sender_scoped = question.non_party == NonPartyPolicy::Triage;

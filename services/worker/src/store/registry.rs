@@ -73,15 +73,20 @@ pub async fn apply_registry(
         RegistryChange::Delete(id) => {
             // Supplements keep their application: a removed one stays as
             // long as something refers to it. Another worker's follower
-            // may have removed it already.
+            // may be removing it at the same moment: whether it is still
+            // held is asked after the delete, in a statement of its own,
+            // whose snapshot sees that other delete once it is committed
+            // (the delete above waits for it).
+            sqlx::query(
+                "delete from applications a where application_id = $1
+                 and not exists (select 1 from supplements s where s.application_id = a.application_id)
+                 and not exists (select 1 from application_sequences q where q.application_id = a.application_id)",
+            )
+            .bind(id.as_str())
+            .execute(pool)
+            .await?;
             let kept: bool = sqlx::query_scalar(
-                "with gone as (
-                     delete from applications a where application_id = $1
-                     and not exists (select 1 from supplements s where s.application_id = a.application_id)
-                     and not exists (select 1 from application_sequences q where q.application_id = a.application_id)
-                     returning 1)
-                 select exists (select 1 from applications where application_id = $1)
-                        and not exists (select 1 from gone)",
+                "select exists (select 1 from applications where application_id = $1)",
             )
             .bind(id.as_str())
             .fetch_one(pool)
