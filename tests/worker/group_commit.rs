@@ -213,4 +213,217 @@ async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order()
         "{headers:?}"
     );
     assert_eq!(message.offset(), 0, "only the poison is dead-lettered");
+
+    // And on record in PostgreSQL, with its outcome's transaction.
+    type Letter = (
+        Uuid,
+        String,
+        String,
+        String,
+        i64,
+        Option<Uuid>,
+        Vec<u8>,
+        i32,
+    );
+    let letters: Vec<Letter> = sqlx::query_as(
+        "select id, service, reason, origin_topic, origin_offset, supplement_id, payload,
+                    attempts
+               from dead_letters",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("letters");
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let (id, service, reason, topic, offset, supplement, payload, attempts) = &letters[0];
+    assert_eq!(
+        (service.as_str(), reason.as_str(), topic.as_str(), *offset),
+        ("worker", "failed", "in", 3)
+    );
+    assert_eq!(*supplement, Some(poison));
+    assert_eq!(payload, b"{}");
+    assert_eq!(*attempts, 1);
+
+    // What an operator sees: the letter listed without its payload, and
+    // shown with its error, the look audited.
+    let listed = intake(&stack, &db, &["dlq", "list"]).await;
+    assert!(listed.contains(&id.to_string()), "{listed}");
+    assert!(
+        listed.contains("open") && listed.contains("failed 1"),
+        "{listed}"
+    );
+    let shown = intake(
+        &stack,
+        &db,
+        &["dlq", "show", &id.to_string(), "--operator", "olli"],
+    )
+    .await;
+    assert!(shown.contains("poison"), "{shown}");
+    assert!(shown.contains("in/0/3"), "{shown}");
+    assert!(shown.contains("2 bytes (not shown)"), "{shown}");
+    let audited: Vec<(String, String, Option<Uuid>)> = sqlx::query_as(
+        "select actor, action, supplement_id from audit_log where action like 'dlq.%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(
+        audited,
+        [(
+            "operator:olli".to_owned(),
+            "dlq.show".to_owned(),
+            Some(poison)
+        )]
+    );
+    let unknown = Uuid::from_u128(1).to_string();
+    let output = intake_command(&stack, &db, &["dlq", "show", &unknown])
+        .output()
+        .await
+        .expect("run intake");
+    assert!(!output.status.success(), "an unknown letter is an error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no dead letter"));
+}
+
+fn intake_command(
+    stack: &Stack,
+    db: &intake_tests::TestDb,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut command =
+        tokio::process::Command::new(intake_tests::process::binary(stack, "debug", "intake"));
+    command
+        .args(args)
+        .env_clear()
+        .env("INTAKE_POSTGRES__URL", stack.database_url(db));
+    command
+}
+
+async fn intake(stack: &Stack, db: &intake_tests::TestDb, args: &[&str]) -> String {
+    let output = intake_command(stack, db, args)
+        .output()
+        .await
+        .expect("run intake");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "intake {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// A commit whose answer was lost is tried again and finds its event
+/// recorded: the objects its rows refer to must stay. Only what no row
+/// refers to (here a text object of another run) is removed.
+#[tokio::test]
+async fn a_commit_retried_after_its_answer_was_lost_keeps_what_it_delivered() {
+    let stack = Stack::new();
+    let db = stack.database().await;
+    let pool = db.pool.clone();
+    let kafka = stack.kafka();
+    let (objects, bucket) = stack.bucket().await;
+
+    let mut delivered = analysis(41, 1, Channel::Securemail, "text", &["a", "b"]);
+    for file in &mut delivered.files {
+        file.object.bucket = bucket.clone();
+        file.object.key = format!(
+            "supplements/{}/file-{}.run1.age",
+            delivered.supplement_id, file.ordinal
+        );
+        objects
+            .put_stream(&bucket, &file.object.key, &b"sealed"[..])
+            .await
+            .expect("stored");
+    }
+    let stray_key = format!("supplements/{}/text.run2.age", delivered.supplement_id);
+    objects
+        .put_stream(&bucket, &stray_key, &b"sealed"[..])
+        .await
+        .expect("stored");
+    let mut again = delivered.clone();
+    again.text_object = Some(intake_core::events::ObjectRef {
+        bucket: bucket.clone(),
+        key: stray_key.clone(),
+        size: 6,
+        sha256: "0".repeat(64),
+        encryption: intake_core::events::PayloadEncryption::Age,
+    });
+
+    let (acks_to, mut acks) = mpsc::unbounded_channel();
+    let (to_record, inbox) = mpsc::channel(4);
+    let stage = RecordStage::new(
+        pool.clone(),
+        kafka.topics(),
+        RecordSettings {
+            dedup_window: Duration::from_secs(3600),
+            max_batch: 1,
+            backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
+        },
+        EventProducer::new(&kafka).expect("producer"),
+        objects.clone(),
+        Arc::new(Notify::new()),
+        WorkerMetrics::new(&mut Default::default()),
+    );
+    tokio::spawn(stage.run(inbox));
+    for analysis in [delivered.clone(), again] {
+        let position = Position {
+            topic: "in".into(),
+            partition: 0,
+            offset: 1,
+        };
+        to_record
+            .send(Decided {
+                record: InboundRecord {
+                    topic: "in".into(),
+                    partition: 0,
+                    offset: 1,
+                    key: None,
+                    headers: vec![],
+                    payload: Some(b"{}".to_vec()),
+                },
+                event_id: Some(Uuid::from_u128(4100)),
+                end: End::Outcome {
+                    analysis,
+                    proposal: Proposal::Triage {
+                        reasons: vec![],
+                        candidates: vec![],
+                    },
+                    registered: None,
+                },
+                span: tracing::Span::none(),
+                ack: Ack::new(position, acks_to.clone(), CancellationToken::new()),
+                ready_at: Instant::now(),
+                ready_since: Utc::now(),
+            })
+            .await
+            .expect("queued");
+        tokio::time::timeout(Duration::from_secs(30), acks.recv())
+            .await
+            .expect("acknowledged")
+            .expect("ack");
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while objects
+        .size(&bucket, &stray_key)
+        .await
+        .expect("head")
+        .is_some()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the unreferenced object was not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for file in &delivered.files {
+        assert!(
+            objects
+                .size(&bucket, &file.object.key)
+                .await
+                .expect("head")
+                .is_some(),
+            "{} is referenced by the recorded rows and must stay",
+            file.object.key
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 mod arrival_order;
 mod broker_outage;
+mod dead_letters;
 mod full_mix;
 mod group_commit;
 mod hostile;

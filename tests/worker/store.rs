@@ -161,6 +161,7 @@ async fn record(pool: &PgPool, items: &[Item]) -> Vec<Recorded> {
             proposal: &item.proposal,
             registered: item.registered.as_ref(),
             traceparent: None,
+            dead_letter: None,
         })
         .collect();
     store::record(pool, &TopicNames::new(String::new()), WINDOW, &pending)

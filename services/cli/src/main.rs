@@ -5,6 +5,7 @@ mod audit;
 mod business;
 mod check;
 mod checkpoint;
+mod dlq;
 mod lag;
 mod lag_metrics;
 mod reconcile;
@@ -76,6 +77,43 @@ enum Command {
     /// Print a new age key pair for sealing payloads: the public key goes to
     /// the gateway's recipients, the secret key to the worker's key ring.
     Keygen,
+    /// Dead letters: records the worker or the receipt service gave up on.
+    /// Nothing here prints a payload.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Counts per state and reason, then the letters, oldest failure first.
+    List {
+        /// open, replaying, replayed or quarantined.
+        #[arg(long)]
+        state: Option<intake_core::dead_letter::State>,
+        /// undecodable, failed (worker) or refused (receipt service).
+        #[arg(long)]
+        reason: Option<String>,
+        /// The next page: letters after this one.
+        #[arg(long)]
+        after: Option<uuid::Uuid>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One letter: its error, origin, attempts, replays and the names of
+    /// its headers (the look is audited).
+    Show {
+        id: uuid::Uuid,
+        /// Who looks, for the audit log.
+        #[arg(long, env = "INTAKE_OPERATOR", default_value_t = default_operator())]
+        operator: String,
+    },
+}
+
+/// The login name, when no operator is given.
+fn default_operator() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }
 
 #[derive(Subcommand)]
@@ -159,6 +197,23 @@ async fn main() -> anyhow::Result<()> {
             AuditCommand::Verify => audit::verify().await?,
             AuditCommand::Checkpoint { every } => checkpoint::take(every).await?,
             AuditCommand::Keygen => checkpoint::keygen(),
+        },
+        Command::Dlq { command } => match command {
+            DlqCommand::List {
+                state,
+                reason,
+                after,
+                limit,
+            } => {
+                dlq::list(dlq::ListArgs {
+                    state,
+                    reason,
+                    after,
+                    limit,
+                })
+                .await?
+            }
+            DlqCommand::Show { id, operator } => dlq::show(id, &operator).await?,
         },
         Command::Keygen => {
             use age::secrecy::ExposeSecret;

@@ -117,6 +117,13 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
             println!("  {reference} {channel} {recipient}: {reason}");
         }
     }
+    print_counts(
+        &pool,
+        "Dead letters by state (intake dlq list):",
+        "select state || ' ' || reason, count(*) from dead_letters
+         where state <> 'replayed' group by state, reason order by state, reason",
+    )
+    .await?;
     let p = pending(&pool).await?;
     println!(
         "In flight: {} accepted but without an outcome, {} events waiting in the outbox, \

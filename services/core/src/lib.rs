@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod dead_letter;
 pub mod decide;
 pub mod events;
 pub mod ids;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use intake_adapters::kafka::watch::WatchedContext;
 use intake_adapters::kafka::{EventProducer, record_headers};
-use intake_adapters::retry::{Backoff, retry};
+use intake_adapters::pg::dead_letters::{self, Origin, Parked};
+use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_adapters::telemetry;
 use intake_core::events::{Event, ReceiptRequested};
 use intake_core::receipt::RateLimit;
@@ -61,13 +62,19 @@ impl Intake {
                     Ok(event) => match self.store(&event.data).await {
                         Ok(()) => {}
                         Err(error) => {
-                            self.park(&message, &headers, payload, &error.to_string())
+                            self.park(&message, &headers, payload, "refused", &error.to_string())
                                 .await
                         }
                     },
                     Err(error) => {
-                        self.park(&message, &headers, payload, &error.to_string())
-                            .await
+                        self.park(
+                            &message,
+                            &headers,
+                            payload,
+                            "undecodable",
+                            &error.to_string(),
+                        )
+                        .await
                     }
                 }
             };
@@ -83,8 +90,31 @@ impl Intake {
         message: &rdkafka::message::BorrowedMessage<'_>,
         headers: &[(&str, &[u8])],
         payload: &[u8],
+        reason: &str,
         error: &str,
     ) {
+        let letter = Parked {
+            service: "receipts",
+            reason,
+            error,
+            origin: Origin {
+                topic: message.topic(),
+                partition: message.partition(),
+                offset: message.offset(),
+            },
+            supplement_id: None,
+            key: message.key(),
+            headers,
+            payload,
+        };
+        // On record before the topic, retried until it is: the record's
+        // offset moves on after this.
+        let _ = retry(STORE_RETRY, "putting a dead letter on record", || async {
+            dead_letters::park(&self.pool, &letter)
+                .await
+                .map_err(Retry::Transient)
+        })
+        .await;
         let origin = format!(
             "{}/{}/{}",
             message.topic(),

@@ -1,6 +1,8 @@
 //! PostgreSQL through sqlx: the pool, and the migrations in `migrations/`,
 //! embedded at build time so every service applies the same ones at start.
 
+pub mod dead_letters;
+
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use intake_adapters::kafka::EventProducer;
+use intake_adapters::pg::dead_letters::{self, Origin, Parked};
 use intake_adapters::pg::is_transient;
 use intake_adapters::retry::Backoff;
 use intake_adapters::s3::ObjectStore;
@@ -26,7 +27,7 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
-use super::{Decided, End};
+use super::{Decided, End, InboundRecord};
 use crate::analyse::Analysis;
 use crate::metrics::{Stage, WorkerMetrics};
 use crate::store::{self, Pending, Recorded};
@@ -158,10 +159,18 @@ impl RecordStage {
                 _ => None,
             })
             .collect();
+        let headers: Vec<Vec<(&str, &[u8])>> = batch
+            .iter()
+            .map(|d| match d.end {
+                End::Failed { .. } => d.record.headers().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         let pending: Vec<Pending<'_>> = batch
             .iter()
             .zip(&unprocessable)
-            .filter_map(|(d, failed)| {
+            .zip(&headers)
+            .filter_map(|((d, failed), headers)| {
                 let (analysis, proposal, registered) = match (&d.end, failed) {
                     (
                         End::Outcome {
@@ -174,6 +183,16 @@ impl RecordStage {
                     (End::Failed { unread, .. }, Some(proposal)) => (unread, proposal, None),
                     _ => return None,
                 };
+                let dead_letter = match &d.end {
+                    End::Failed { error, unread } => Some(parked(
+                        &d.record,
+                        "failed",
+                        error,
+                        Some(unread.supplement_id),
+                        headers,
+                    )),
+                    _ => None,
+                };
                 Some(Pending {
                     event_id: d.event_id?,
                     topic: &d.record.topic,
@@ -183,6 +202,7 @@ impl RecordStage {
                     proposal,
                     registered,
                     traceparent: d.span.in_scope(telemetry::current_traceparent),
+                    dead_letter,
                 })
             })
             .collect();
@@ -233,7 +253,7 @@ impl RecordStage {
                     tracing::info!(parent: &item.span, supplement_id = %analysis.supplement_id,
                         "already processed; redelivery skipped");
                     self.metrics.redelivered();
-                    self.remove(analysis.own_objects(), "a redelivery's own copy");
+                    self.remove_unreferenced(analysis);
                 }
             }
             // A failed one is dead-lettered once: with the outcome that
@@ -294,7 +314,10 @@ impl RecordStage {
     }
 
     /// Parks the record on the dead-letter topic with the reason, off this
-    /// task (it retries until the broker has it), then acknowledges it.
+    /// task (it retries until the broker has it), then acknowledges it. A
+    /// failed record's letter was put on record with its outcome; an
+    /// undecodable one's is put on record here first, retried until the
+    /// database has it.
     fn dead_letter(&self, item: Decided, reason: &'static str) {
         let error = match &item.end {
             End::Failed { error, .. } | End::Undecodable { error, .. } => error.clone(),
@@ -304,10 +327,21 @@ impl RecordStage {
         tracing::error!(parent: &item.span, supplement_id = ?item.supplement_id(), error,
             "record sent to the dead-letter topic");
         let producer = self.producer.clone();
-        let max_backoff = self.backoff.max;
+        let pool = self.pool.clone();
+        let backoff = self.backoff;
         tokio::spawn(async move {
             let record = &item.record;
             let headers: Vec<(&str, &[u8])> = record.headers().collect();
+            if let End::Undecodable { supplement_id, .. } = &item.end {
+                let letter = parked(record, reason, &error, *supplement_id, &headers);
+                let mut delays = backoff.delays();
+                while let Err(failure) = dead_letters::park(&pool, &letter).await {
+                    let retry_in = delays.next().unwrap_or(backoff.max);
+                    tracing::warn!(error = %failure, ?retry_in,
+                        "could not put a dead letter on record; retrying");
+                    tokio::time::sleep(retry_in).await;
+                }
+            }
             let origin = format!("{}/{}/{}", record.topic, record.partition, record.offset);
             let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default());
             producer
@@ -317,7 +351,7 @@ impl RecordStage {
                     &headers,
                     record.payload.as_deref().unwrap_or_default(),
                     &error,
-                    max_backoff,
+                    backoff.max,
                 )
                 .await;
             item.ack.done();
@@ -335,17 +369,70 @@ impl RecordStage {
         self.remove(copies, "a quarantined file's inbound copy");
     }
 
+    /// A run whose event was recorded already removes what it stored,
+    /// but never an object the recorded rows refer to: "already recorded"
+    /// may be this very run's own commit, retried after its answer was
+    /// lost. If the rows cannot be read, nothing is removed.
+    fn remove_unreferenced(&self, analysis: &Analysis) {
+        let own = analysis.own_objects();
+        if own.is_empty() {
+            return;
+        }
+        let pool = self.pool.clone();
+        let store = self.objects.clone();
+        let supplement_id = analysis.supplement_id;
+        tokio::spawn(async move {
+            match store::referenced_objects(&pool, supplement_id).await {
+                Ok(referenced) => {
+                    let unreferenced = own
+                        .into_iter()
+                        .filter(|o| !referenced.contains(&(o.bucket.clone(), o.key.clone())))
+                        .collect();
+                    delete_all(&store, unreferenced, "a redelivery's own copy").await;
+                }
+                Err(error) => tracing::warn!(%error, %supplement_id,
+                    "could not tell which objects the recorded supplement refers to; keeping them"),
+            }
+        });
+    }
+
     fn remove(&self, objects: Vec<ObjectRef>, what: &'static str) {
         if objects.is_empty() {
             return;
         }
         let store = self.objects.clone();
-        tokio::spawn(async move {
-            for object in objects {
-                if let Err(error) = store.delete(&object.bucket, &object.key).await {
-                    tracing::warn!(%error, key = %object.key, "could not remove {what}");
-                }
-            }
-        });
+        tokio::spawn(async move { delete_all(&store, objects, what).await });
+    }
+}
+
+async fn delete_all(store: &ObjectStore, objects: Vec<ObjectRef>, what: &'static str) {
+    for object in objects {
+        if let Err(error) = store.delete(&object.bucket, &object.key).await {
+            tracing::warn!(%error, key = %object.key, "could not remove {what}");
+        }
+    }
+}
+
+/// A record the worker gives up on, as its dead letter.
+fn parked<'a>(
+    record: &'a InboundRecord,
+    reason: &'a str,
+    error: &'a str,
+    supplement_id: Option<Uuid>,
+    headers: &'a [(&'a str, &'a [u8])],
+) -> Parked<'a> {
+    Parked {
+        service: "worker",
+        reason,
+        error,
+        origin: Origin {
+            topic: &record.topic,
+            partition: record.partition,
+            offset: record.offset,
+        },
+        supplement_id,
+        key: record.key.as_deref(),
+        headers,
+        payload: record.payload.as_deref().unwrap_or_default(),
     }
 }

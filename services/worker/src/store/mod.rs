@@ -11,7 +11,7 @@ mod rows;
 
 pub use claims::{ARRIVALS_CHANNEL, Blockers, Question, blockers, mark_finished};
 pub use outbox::{OutboxRow, mark_sent, next_unsent, record_failure};
-pub use outcomes::{Pending, Recorded, record};
+pub use outcomes::{Pending, Recorded, record, referenced_objects};
 pub use registry::{RegistryChange, apply_registry, registered_all};
 
 use intake_core::decide::Candidate;

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use intake_adapters::pg::dead_letters::{Parked, park};
 use intake_core::decide::{
     Earlier, Facts, Kind, PartVerdict, Proposal, fingerprints, outcome, receipt_reference,
 };
@@ -35,6 +36,9 @@ pub struct Pending<'a> {
     pub registered: Option<&'a Registered>,
     /// The trace its events continue.
     pub traceparent: Option<String>,
+    /// A record that failed for good: put on record as a dead letter in
+    /// the same transaction as its unprocessable outcome.
+    pub dead_letter: Option<Parked<'a>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +109,7 @@ pub async fn record(
     };
 
     let mut rows = Rows::default();
+    let mut dead_letters = Vec::new();
     let mut results = Vec::with_capacity(batch.len());
     for ((pending, fresh), prints) in batch.iter().zip(&fresh).zip(&prints) {
         if !fresh {
@@ -156,6 +161,9 @@ pub async fn record(
             }
         }
         rows.supplement(pending, &decided, &reference, topics);
+        if let Some(letter) = &pending.dead_letter {
+            dead_letters.push(letter);
+        }
         results.push(Recorded::Written {
             kind: decided.kind,
             sequence: decided.sequence,
@@ -165,6 +173,9 @@ pub async fn record(
         rows.sequence(application, *sequence);
     }
     rows.write(&mut tx).await?;
+    for letter in dead_letters {
+        park(&mut *tx, letter).await?;
+    }
     mark_bounces(&mut tx, batch, &fresh).await?;
     tx.commit().await?;
     Ok(results)
@@ -361,4 +372,22 @@ async fn mark_bounces(
         }
     }
     Ok(())
+}
+
+/// The objects (bucket, key) a recorded supplement's rows refer to: its
+/// files and its text.
+pub async fn referenced_objects(
+    pool: &PgPool,
+    supplement_id: Uuid,
+) -> Result<HashSet<(String, String)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select bucket, object_key from attachments where supplement_id = $1
+         union all
+         select coalesce(text_bucket, ''), text_key from supplements
+          where supplement_id = $1 and text_key is not null",
+    )
+    .bind(supplement_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }

@@ -1,0 +1,170 @@
+//! Dead letters on record (`dead_letters`): parked by the services, listed,
+//! shown and replayed by operators. A listing never carries the payload.
+
+use chrono::{DateTime, Utc};
+use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, ReplayTag, State, storable};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// Where a record was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// A record a service gives up on, as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Parked<'a> {
+    pub service: &'a str,
+    pub reason: &'a str,
+    pub error: &'a str,
+    pub origin: Origin<'a>,
+    pub supplement_id: Option<Uuid>,
+    pub key: Option<&'a [u8]>,
+    pub headers: &'a [(&'a str, &'a [u8])],
+    pub payload: &'a [u8],
+}
+
+/// Puts a dead letter on record and returns its id. A record parked
+/// before (a redelivery) counts one more attempt on its row. A replayed
+/// copy comes back to the letter it was replayed from: open again, or
+/// quarantined once its replays are spent ([`MAX_REPLAYS`]); a copy of a
+/// replay already settled changes nothing.
+pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, sqlx::Error> {
+    let tag = ReplayTag::find(letter.headers.iter().copied());
+    let names: Vec<String> = letter
+        .headers
+        .iter()
+        .map(|(n, _)| storable(n, MAX_ERROR_BYTES))
+        .collect();
+    let error = storable(letter.error, MAX_ERROR_BYTES);
+    let values: Vec<&[u8]> = letter.headers.iter().map(|(_, v)| *v).collect();
+    // Both branches in one statement, so a caller inside a transaction
+    // and one with a pool write the same way.
+    sqlx::query_scalar(
+        "with replayed as (
+             update dead_letters
+                set attempts = attempts + 1, last_failed_at = now(), error = $4,
+                    state = case when replays >= $13 then 'quarantined' else 'open' end,
+                    replay_sent_at = null
+              where id = $14 and state = 'replaying' and replays = $15
+          returning id
+         ), known as (
+             select id from dead_letters where id = $14
+         ), parked as (
+             insert into dead_letters (id, service, reason, error, origin_topic,
+                 origin_partition, origin_offset, supplement_id, record_key, header_names,
+                 header_values, payload)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+              where not exists (select 1 from known)
+             on conflict (origin_topic, origin_partition, origin_offset) do update
+                set attempts = dead_letters.attempts + 1, last_failed_at = now(),
+                    error = excluded.error
+          returning id
+         )
+         select coalesce((select id from replayed), (select id from known),
+                         (select id from parked))",
+    )
+    .bind(Uuid::now_v7())
+    .bind(letter.service)
+    .bind(letter.reason)
+    .bind(&error)
+    .bind(letter.origin.topic)
+    .bind(letter.origin.partition)
+    .bind(letter.origin.offset)
+    .bind(letter.supplement_id)
+    .bind(letter.key)
+    .bind(&names)
+    .bind(&values)
+    .bind(letter.payload)
+    .bind(MAX_REPLAYS as i32)
+    .bind(tag.map(|t| t.dead_letter))
+    .bind(tag.map(|t| i32::try_from(t.replay).unwrap_or(i32::MAX)))
+    .fetch_one(db)
+    .await
+}
+
+/// One letter as a listing shows it: no payload, no error text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    pub id: Uuid,
+    pub service: String,
+    pub reason: String,
+    pub state: String,
+    pub origin_topic: String,
+    pub origin_partition: i32,
+    pub origin_offset: i64,
+    pub supplement_id: Option<Uuid>,
+    pub attempts: i32,
+    pub replays: i32,
+    pub first_failed_at: DateTime<Utc>,
+    pub last_failed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter<'a> {
+    pub state: Option<State>,
+    pub reason: Option<&'a str>,
+    /// Only letters after this one (in listing order): the next page.
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Letters oldest failure first.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    filter: &Filter<'_>,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, service, reason, state, origin_topic, origin_partition, origin_offset,
+                supplement_id, attempts, replays, first_failed_at, last_failed_at
+           from dead_letters d
+          where ($1::text is null or state = $1)
+            and ($2::text is null or reason = $2)
+            and ($3::uuid is null or (first_failed_at, id) >
+                 (select first_failed_at, id from dead_letters where id = $3))
+          order by first_failed_at, id
+          limit $4",
+    )
+    .bind(filter.state.map(State::as_str))
+    .bind(filter.reason)
+    .bind(filter.after)
+    .bind(filter.limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Letters per state and reason.
+pub async fn counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select state, reason, count(*) from dead_letters group by state, reason
+          order by state, reason",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One letter in full but for its payload, of which only the size shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Shown {
+    #[sqlx(flatten)]
+    pub listed: Listed,
+    pub error: String,
+    pub header_names: Vec<String>,
+    pub payload_bytes: i32,
+    pub replay_sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn show(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Shown>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, service, reason, state, origin_topic, origin_partition, origin_offset,
+                supplement_id, attempts, replays, first_failed_at, last_failed_at, error,
+                header_names, octet_length(payload) as payload_bytes, replay_sent_at
+           from dead_letters where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}

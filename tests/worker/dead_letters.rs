@@ -1,0 +1,188 @@
+//! Dead letters on record (`intake_adapters::pg::dead_letters`) on a
+//! database of their own: a record parked twice is one letter with two
+//! attempts, a replayed copy comes back to its letter and is quarantined
+//! once its replays are spent, a stale or repeated copy changes nothing,
+//! and text PostgreSQL would refuse cannot hold a partition up.
+
+use intake_adapters::pg::MIGRATOR;
+use intake_adapters::pg::dead_letters::{self, Filter, Origin, Parked};
+use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, REPLAY_HEADER, ReplayTag, State};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn letter<'a>(offset: i64, error: &'a str, headers: &'a [(&'a str, &'a [u8])]) -> Parked<'a> {
+    Parked {
+        service: "worker",
+        reason: "failed",
+        error,
+        origin: Origin {
+            topic: "in",
+            partition: 2,
+            offset,
+        },
+        supplement_id: Some(Uuid::from_u128(9)),
+        key: Some(b"2026-000077"),
+        headers,
+        payload: b"{\"secret\":\"applicant data\"}",
+    }
+}
+
+async fn row(pool: &PgPool, id: Uuid) -> (String, i32, i32, String) {
+    sqlx::query_as("select state, attempts, replays, error from dead_letters where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("letter")
+}
+
+/// What a replay does to a letter before its copy goes out.
+async fn start_replay(pool: &PgPool, id: Uuid) -> ReplayTag {
+    let replays: i32 = sqlx::query_scalar(
+        "update dead_letters set state = 'replaying', replays = replays + 1
+          where id = $1 returning replays",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .expect("replaying");
+    ReplayTag {
+        dead_letter: id,
+        replay: replays as u32,
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_record_parked_twice_is_one_letter_with_two_attempts(pool: PgPool) {
+    let headers = [("traceparent", b"00-1-2-01".as_slice())];
+    let first = dead_letters::park(&pool, &letter(5, "first", &headers))
+        .await
+        .expect("parked");
+    let again = dead_letters::park(&pool, &letter(5, "second", &headers))
+        .await
+        .expect("parked again");
+    assert_eq!(first, again, "the origin names the letter");
+    assert_eq!(
+        row(&pool, first).await,
+        ("open".into(), 2, 0, "second".into()),
+        "the last failure's message is kept"
+    );
+    let other = dead_letters::park(&pool, &letter(6, "other", &headers))
+        .await
+        .expect("parked");
+    assert_ne!(other, first);
+
+    let (payload, names): (Vec<u8>, Vec<String>) =
+        sqlx::query_as("select payload, header_names from dead_letters where id = $1")
+            .bind(first)
+            .fetch_one(&pool)
+            .await
+            .expect("stored");
+    assert_eq!(
+        payload, b"{\"secret\":\"applicant data\"}",
+        "kept for a replay"
+    );
+    assert_eq!(names, ["traceparent"]);
+
+    let listed = dead_letters::list(
+        &pool,
+        &Filter {
+            limit: 10,
+            ..Filter::default()
+        },
+    )
+    .await
+    .expect("listed");
+    assert_eq!(
+        listed.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [first, other],
+        "oldest failure first"
+    );
+    let page = dead_letters::list(
+        &pool,
+        &Filter {
+            after: Some(first),
+            limit: 10,
+            ..Filter::default()
+        },
+    )
+    .await
+    .expect("next page");
+    assert_eq!(page.iter().map(|l| l.id).collect::<Vec<_>>(), [other]);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_replayed_copy_that_fails_comes_back_to_its_letter_until_quarantined(pool: PgPool) {
+    let id = dead_letters::park(&pool, &letter(5, "first", &[]))
+        .await
+        .expect("parked");
+    for replay in 1..=MAX_REPLAYS {
+        let tag = start_replay(&pool, id).await;
+        assert_eq!(tag.replay, replay);
+        let value = tag.header_value();
+        let headers = [(REPLAY_HEADER, value.as_bytes())];
+        // The copy failed at another offset of the origin topic.
+        let back = dead_letters::park(&pool, &letter(100 + i64::from(replay), "again", &headers))
+            .await
+            .expect("parked");
+        assert_eq!(back, id, "no new letter for a replayed copy");
+        let expected = if replay == MAX_REPLAYS {
+            State::Quarantined
+        } else {
+            State::Open
+        };
+        let (state, attempts, replays, _) = row(&pool, id).await;
+        assert_eq!(state, expected.as_str(), "after replay {replay}");
+        assert_eq!((attempts, replays), (1 + replay as i32, replay as i32));
+
+        // The same copy delivered again (Kafka is at-least-once) changes
+        // nothing: the letter no longer waits for that replay.
+        let repeated =
+            dead_letters::park(&pool, &letter(100 + i64::from(replay), "again", &headers))
+                .await
+                .expect("parked");
+        assert_eq!(repeated, id);
+        assert_eq!(row(&pool, id).await.1, attempts, "not counted twice");
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from dead_letters")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_tag_naming_no_letter_is_parked_as_a_record_of_its_own(pool: PgPool) {
+    let stray = ReplayTag {
+        dead_letter: Uuid::from_u128(1),
+        replay: 1,
+    }
+    .header_value();
+    let headers = [(REPLAY_HEADER, stray.as_bytes())];
+    let id = dead_letters::park(&pool, &letter(7, "failed", &headers))
+        .await
+        .expect("parked");
+    assert_ne!(id, Uuid::from_u128(1));
+    assert_eq!(row(&pool, id).await.0, "open");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_error_with_nul_or_of_any_length_is_put_on_record(pool: PgPool) {
+    let error = format!("bad byte \0 in {}", "x".repeat(100_000));
+    let headers = [("odd\0name", b"v".as_slice())];
+    let id = dead_letters::park(&pool, &letter(8, &error, &headers))
+        .await
+        .expect("PostgreSQL takes it");
+    let (_, _, _, stored) = row(&pool, id).await;
+    assert!(
+        stored.starts_with("bad byte \u{fffd} in x"),
+        "{}",
+        &stored[..20]
+    );
+    assert!(stored.len() <= MAX_ERROR_BYTES);
+    let shown = dead_letters::show(&pool, id)
+        .await
+        .expect("shown")
+        .expect("found");
+    assert_eq!(shown.header_names, ["odd\u{fffd}name"]);
+    assert_eq!(shown.payload_bytes, 27, "only its size is shown");
+}
