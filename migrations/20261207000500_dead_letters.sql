@@ -1,6 +1,6 @@
 -- Every dead letter on record beside the dead-letter topic: what operators
 -- list, show and replay (`intake dlq`), long after the topic's retention.
--- A record's origin names it: the same record parked again (a redelivery)
+-- A record's origin and payload name it: the same record parked again (a redelivery)
 -- counts an attempt on its row instead of adding one, and a replayed copy
 -- that fails again comes back to the row it was replayed from.
 create table dead_letters (
@@ -31,7 +31,11 @@ create table dead_letters (
                      check (state in ('open', 'replaying', 'replayed', 'quarantined')),
     -- When the replaying copy was handed to the broker (null: not yet).
     replay_sent_at   timestamptz,
-    unique (origin_topic, origin_partition, origin_offset),
+    -- With the origin, what names a record: after a topic is recreated
+    -- its offsets start again, and another record at the same place is
+    -- a letter of its own.
+    payload_sha256   bytea generated always as (sha256(payload)) stored,
+    unique (origin_topic, origin_partition, origin_offset, payload_sha256),
     check (cardinality(header_names) = cardinality(header_values))
 );
 

@@ -2,10 +2,14 @@
 //! database of their own: a record parked twice is one letter with two
 //! attempts, a replayed copy comes back to its letter and is quarantined
 //! once its replays are spent, a stale or repeated copy changes nothing,
-//! and text PostgreSQL would refuse cannot hold a partition up.
+//! and neither text PostgreSQL would refuse nor a letter it refuses can
+//! hold a partition up.
+
+use std::time::Duration;
 
 use intake_adapters::pg::MIGRATOR;
 use intake_adapters::pg::dead_letters::{self, Filter, Origin, Parked};
+use intake_adapters::retry::Backoff;
 use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, REPLAY_HEADER, ReplayTag, State};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -185,4 +189,101 @@ async fn an_error_with_nul_or_of_any_length_is_put_on_record(pool: PgPool) {
         .expect("found");
     assert_eq!(shown.header_names, ["odd\u{fffd}name"]);
     assert_eq!(shown.payload_bytes, 27, "only its size is shown");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn another_record_at_the_same_place_is_a_letter_of_its_own(pool: PgPool) {
+    // After a topic is recreated its offsets start again.
+    let first = dead_letters::park(&pool, &letter(5, "first", &[]))
+        .await
+        .expect("parked");
+    let other = Parked {
+        payload: b"another record",
+        ..letter(5, "second", &[])
+    };
+    let second = dead_letters::park(&pool, &other).await.expect("parked");
+    assert_ne!(first, second);
+    assert_eq!(
+        row(&pool, first).await.1,
+        1,
+        "the first is not counted again"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_tag_is_trusted_only_on_its_letters_own_topic(pool: PgPool) {
+    let id = dead_letters::park(&pool, &letter(5, "first", &[]))
+        .await
+        .expect("parked");
+    let tag = start_replay(&pool, id).await.header_value();
+    let headers = [(REPLAY_HEADER, tag.as_bytes())];
+    let elsewhere = Parked {
+        origin: Origin {
+            topic: "another-topic",
+            partition: 0,
+            offset: 1,
+        },
+        ..letter(1, "elsewhere", &headers)
+    };
+    let own = dead_letters::park(&pool, &elsewhere).await.expect("parked");
+    assert_ne!(own, id, "a letter of its own");
+    assert_eq!(
+        row(&pool, id).await.0,
+        "replaying",
+        "the letter still waits for its copy"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_letter_the_database_refuses_is_kept_without_its_record(pool: PgPool) {
+    // A rule of the database's own that refuses any record kept whole.
+    sqlx::raw_sql(
+        "create function refuse_payloads() returns trigger language plpgsql as $$
+         begin
+             if octet_length(new.payload) > 0 then
+                 raise exception 'payload refused' using errcode = '22023';
+             end if;
+             return new;
+         end $$;
+         create trigger refuse_payloads before insert on dead_letters
+             for each row execute function refuse_payloads();",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    let quick = Backoff::new(Duration::from_millis(1), Duration::from_millis(5));
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        dead_letters::park_durably(&pool, &letter(5, "the failure", &[]), quick),
+    )
+    .await
+    .expect("does not retry a refusal for ever");
+    let (error, payload_bytes, names): (String, i32, Vec<String>) =
+        sqlx::query_as("select error, octet_length(payload), header_names from dead_letters")
+            .fetch_one(&pool)
+            .await
+            .expect("a letter without its record");
+    assert!(
+        error.starts_with("the failure (the record itself could not be kept"),
+        "{error}"
+    );
+    assert_eq!((payload_bytes, names.len()), (0, 0));
+
+    // Refused even stripped: logged, and the caller goes on.
+    sqlx::raw_sql(
+        "drop trigger refuse_payloads on dead_letters;
+         create function refuse_everything() returns trigger language plpgsql as $$
+         begin raise exception 'refused' using errcode = '22023'; end $$;
+         create trigger refuse_all before insert on dead_letters
+             for each row execute function refuse_everything();",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        dead_letters::park_durably(&pool, &letter(6, "again", &[]), quick),
+    )
+    .await
+    .expect("gives up instead of holding its partition");
 }

@@ -33,6 +33,11 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
             println!("{state:<12} {}", of_state.join(", "));
         }
     }
+    if let Some(after) = args.after
+        && dead_letters::show(&pool, after).await?.is_none()
+    {
+        anyhow::bail!("no dead letter {after} to list after");
+    }
     let letters = dead_letters::list(
         &pool,
         &dead_letters::Filter {
@@ -67,7 +72,14 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     if letters.len() as i64 == args.limit.max(1)
         && let Some(last) = letters.last()
     {
-        println!("more: intake dlq list --after {}", last.id);
+        let mut next = format!("intake dlq list --after {} --limit {}", last.id, args.limit);
+        if let Some(state) = args.state {
+            next.push_str(&format!(" --state {state}"));
+        }
+        if let Some(reason) = &args.reason {
+            next.push_str(&format!(" --reason {}", reason.escape_debug()));
+        }
+        println!("more: {next}");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use intake_adapters::kafka::watch::WatchedContext;
 use intake_adapters::kafka::{EventProducer, record_headers};
 use intake_adapters::pg::dead_letters::{self, Origin, Parked};
-use intake_adapters::retry::{Backoff, Retry, retry};
+use intake_adapters::retry::{Backoff, retry};
 use intake_adapters::telemetry;
 use intake_core::events::{Event, ReceiptRequested};
 use intake_core::receipt::RateLimit;
@@ -31,6 +31,13 @@ pub struct Intake {
     pub metrics: crate::metrics::ReceiptMetrics,
     /// The consumer group, named in each record's span.
     pub group_id: String,
+}
+
+/// Why a request is given up on.
+struct Failure<'a> {
+    reason: &'static str,
+    error: &'a str,
+    supplement_id: Option<uuid::Uuid>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -62,19 +69,21 @@ impl Intake {
                     Ok(event) => match self.store(&event.data).await {
                         Ok(()) => {}
                         Err(error) => {
-                            self.park(&message, &headers, payload, "refused", &error.to_string())
-                                .await
+                            let failure = Failure {
+                                reason: "refused",
+                                error: &error.to_string(),
+                                supplement_id: Some(event.data.supplement_id),
+                            };
+                            self.park(&message, &headers, payload, failure).await
                         }
                     },
                     Err(error) => {
-                        self.park(
-                            &message,
-                            &headers,
-                            payload,
-                            "undecodable",
-                            &error.to_string(),
-                        )
-                        .await
+                        let failure = Failure {
+                            reason: "undecodable",
+                            error: &error.to_string(),
+                            supplement_id: None,
+                        };
+                        self.park(&message, &headers, payload, failure).await
                     }
                 }
             };
@@ -90,9 +99,13 @@ impl Intake {
         message: &rdkafka::message::BorrowedMessage<'_>,
         headers: &[(&str, &[u8])],
         payload: &[u8],
-        reason: &str,
-        error: &str,
+        failure: Failure<'_>,
     ) {
+        let Failure {
+            reason,
+            error,
+            supplement_id,
+        } = failure;
         let letter = Parked {
             service: "receipts",
             reason,
@@ -102,19 +115,14 @@ impl Intake {
                 partition: message.partition(),
                 offset: message.offset(),
             },
-            supplement_id: None,
+            supplement_id,
             key: message.key(),
             headers,
             payload,
         };
-        // On record before the topic, retried until it is: the record's
-        // offset moves on after this.
-        let _ = retry(STORE_RETRY, "putting a dead letter on record", || async {
-            dead_letters::park(&self.pool, &letter)
-                .await
-                .map_err(Retry::Transient)
-        })
-        .await;
+        // On record before the topic: the record's offset moves on after
+        // this.
+        dead_letters::park_durably(&self.pool, &letter, STORE_RETRY).await;
         let origin = format!(
             "{}/{}/{}",
             message.topic(),

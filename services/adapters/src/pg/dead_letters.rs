@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, ReplayTag, State, storable};
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
+
+use super::is_transient;
+use crate::retry::Backoff;
 use uuid::Uuid;
 
 /// Where a record was read.
@@ -29,9 +32,10 @@ pub struct Parked<'a> {
 
 /// Puts a dead letter on record and returns its id. A record parked
 /// before (a redelivery) counts one more attempt on its row. A replayed
-/// copy comes back to the letter it was replayed from: open again, or
-/// quarantined once its replays are spent ([`MAX_REPLAYS`]); a copy of a
-/// replay already settled changes nothing.
+/// copy (its tag naming a letter of the topic it was read from) comes back
+/// to the letter it was replayed from: open again, or quarantined once its
+/// replays are spent ([`MAX_REPLAYS`]); a copy of a replay already settled
+/// changes nothing.
 pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, sqlx::Error> {
     let tag = ReplayTag::find(letter.headers.iter().copied());
     let names: Vec<String> = letter
@@ -49,17 +53,17 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
                 set attempts = attempts + 1, last_failed_at = now(), error = $4,
                     state = case when replays >= $13 then 'quarantined' else 'open' end,
                     replay_sent_at = null
-              where id = $14 and state = 'replaying' and replays = $15
+              where id = $14 and state = 'replaying' and replays = $15 and origin_topic = $5
           returning id
          ), known as (
-             select id from dead_letters where id = $14
+             select id from dead_letters where id = $14 and origin_topic = $5
          ), parked as (
              insert into dead_letters (id, service, reason, error, origin_topic,
                  origin_partition, origin_offset, supplement_id, record_key, header_names,
                  header_values, payload)
              select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
               where not exists (select 1 from known)
-             on conflict (origin_topic, origin_partition, origin_offset) do update
+             on conflict (origin_topic, origin_partition, origin_offset, payload_sha256) do update
                 set attempts = dead_letters.attempts + 1, last_failed_at = now(),
                     error = excluded.error
           returning id
@@ -84,6 +88,50 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
     .bind(tag.map(|t| i32::try_from(t.replay).unwrap_or(i32::MAX)))
     .fetch_one(db)
     .await
+}
+
+/// [`park`], retried while the database is away. Should PostgreSQL refuse
+/// the letter itself, a letter without the record (its error saying why)
+/// is put on record instead, and if even that is refused the failure is
+/// logged and the caller goes on: its record still reaches the dead-letter
+/// topic, and a letter that can never be stored must not hold its
+/// partition for ever.
+pub async fn park_durably(pool: &PgPool, letter: &Parked<'_>, backoff: Backoff) {
+    let mut delays = backoff.delays();
+    let mut stripped_error: Option<String> = None;
+    loop {
+        let attempt = match &stripped_error {
+            None => *letter,
+            Some(error) => Parked {
+                error: error.as_str(),
+                key: None,
+                headers: &[],
+                payload: &[],
+                ..*letter
+            },
+        };
+        match park(pool, &attempt).await {
+            Ok(_) => return,
+            Err(error) if is_transient(&error) => {
+                let retry_in = delays.next().unwrap_or(backoff.max);
+                tracing::warn!(%error, ?retry_in, "could not put a dead letter on record; retrying");
+                tokio::time::sleep(retry_in).await;
+            }
+            Err(error) if stripped_error.is_none() => {
+                tracing::error!(%error, "PostgreSQL refuses a dead letter; keeping it without its record");
+                stripped_error = Some(format!(
+                    "{} (the record itself could not be kept: {error})",
+                    letter.error
+                ));
+            }
+            Err(error) => {
+                tracing::error!(%error, origin_topic = letter.origin.topic,
+                    origin_partition = letter.origin.partition, origin_offset = letter.origin.offset,
+                    "PostgreSQL refuses even a letter without its record; it is on the dead-letter topic only");
+                return;
+            }
+        }
+    }
 }
 
 /// One letter as a listing shows it: no payload, no error text.

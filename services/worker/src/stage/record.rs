@@ -316,8 +316,8 @@ impl RecordStage {
     /// Parks the record on the dead-letter topic with the reason, off this
     /// task (it retries until the broker has it), then acknowledges it. A
     /// failed record's letter was put on record with its outcome; an
-    /// undecodable one's is put on record here first, retried until the
-    /// database has it.
+    /// undecodable one's is put on record here first, retried while the
+    /// database is away.
     fn dead_letter(&self, item: Decided, reason: &'static str) {
         let error = match &item.end {
             End::Failed { error, .. } | End::Undecodable { error, .. } => error.clone(),
@@ -334,13 +334,7 @@ impl RecordStage {
             let headers: Vec<(&str, &[u8])> = record.headers().collect();
             if let End::Undecodable { supplement_id, .. } = &item.end {
                 let letter = parked(record, reason, &error, *supplement_id, &headers);
-                let mut delays = backoff.delays();
-                while let Err(failure) = dead_letters::park(&pool, &letter).await {
-                    let retry_in = delays.next().unwrap_or(backoff.max);
-                    tracing::warn!(error = %failure, ?retry_in,
-                        "could not put a dead letter on record; retrying");
-                    tokio::time::sleep(retry_in).await;
-                }
+                dead_letters::park_durably(&pool, &letter, backoff).await;
             }
             let origin = format!("{}/{}/{}", record.topic, record.partition, record.offset);
             let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default());

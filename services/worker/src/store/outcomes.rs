@@ -172,10 +172,12 @@ pub async fn record(
     for (application, sequence) in &last {
         rows.sequence(application, *sequence);
     }
-    rows.write(&mut tx).await?;
+    // Before the rows: their audit rows take the audit chain's one lock,
+    // held from then to the commit.
     for letter in dead_letters {
         park(&mut *tx, letter).await?;
     }
+    rows.write(&mut tx).await?;
     mark_bounces(&mut tx, batch, &fresh).await?;
     tx.commit().await?;
     Ok(results)
