@@ -23,6 +23,28 @@ pub fn binary(stack: &Stack, profile: &str, name: &str) -> PathBuf {
     path
 }
 
+/// The operator's `intake` command on `db`, with nothing of this
+/// process's environment but what is added.
+pub fn intake_command(stack: &Stack, db: &crate::TestDb) -> Command {
+    let mut command = Command::new(binary(stack, "debug", "intake"));
+    command
+        .env_clear()
+        .env("INTAKE_POSTGRES__URL", stack.database_url(db));
+    command
+}
+
+/// Runs `command` and returns what it printed; fails the test if it fails.
+pub async fn succeeds(mut command: Command) -> String {
+    let output = command.output().await.expect("run intake");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// One service binary with its environment and a log of its own under
 /// `target/test-logs`.
 pub struct ServiceProcess {

@@ -16,6 +16,7 @@ use intake_core::events::{Channel, Language};
 use intake_core::ids::{ApplicationId, CustomerNumber};
 use intake_core::topics;
 use intake_tests::Stack;
+use intake_tests::process::{intake_command, succeeds};
 use intake_worker::metrics::WorkerMetrics;
 use intake_worker::stage::record::{RecordSettings, RecordStage};
 use intake_worker::stage::{Ack, Decided, End, InboundRecord, Position};
@@ -121,19 +122,7 @@ async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order()
         to_record.send(item).await.expect("queued");
     }
     // All five wait in the inbox before the stage starts: one batch.
-    let stage = RecordStage::new(
-        pool.clone(),
-        kafka.topics(),
-        RecordSettings {
-            dedup_window: Duration::from_secs(3600),
-            max_batch: 256,
-            backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
-        },
-        EventProducer::new(&kafka).expect("producer"),
-        objects,
-        Arc::new(Notify::new()),
-        WorkerMetrics::new(&mut Default::default()),
-    );
+    let stage = record_stage(&pool, &kafka, objects, 256);
     tokio::spawn(stage.run(inbox));
 
     let mut acked = Vec::new();
@@ -275,7 +264,8 @@ async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order()
         )]
     );
     let unknown = Uuid::from_u128(1).to_string();
-    let output = intake_command(&stack, &db, &["dlq", "show", &unknown])
+    let output = intake_command(&stack, &db)
+        .args(["dlq", "show", &unknown])
         .output()
         .await
         .expect("run intake");
@@ -283,32 +273,32 @@ async fn a_poison_item_is_isolated_and_the_rest_of_its_batch_recorded_in_order()
     assert!(String::from_utf8_lossy(&output.stderr).contains("no dead letter"));
 }
 
-fn intake_command(
-    stack: &Stack,
-    db: &intake_tests::TestDb,
-    args: &[&str],
-) -> tokio::process::Command {
-    let mut command =
-        tokio::process::Command::new(intake_tests::process::binary(stack, "debug", "intake"));
-    command
-        .args(args)
-        .env_clear()
-        .env("INTAKE_POSTGRES__URL", stack.database_url(db));
-    command
+async fn intake(stack: &Stack, db: &intake_tests::TestDb, args: &[&str]) -> String {
+    let mut command = intake_command(stack, db);
+    command.args(args);
+    succeeds(command).await
 }
 
-async fn intake(stack: &Stack, db: &intake_tests::TestDb, args: &[&str]) -> String {
-    let output = intake_command(stack, db, args)
-        .output()
-        .await
-        .expect("run intake");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "intake {args:?} failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+/// A record stage on the real database, broker and object store.
+fn record_stage(
+    pool: &sqlx::PgPool,
+    kafka: &intake_adapters::kafka::KafkaConfig,
+    objects: intake_adapters::s3::ObjectStore,
+    max_batch: usize,
+) -> RecordStage {
+    RecordStage::new(
+        pool.clone(),
+        kafka.topics(),
+        RecordSettings {
+            dedup_window: Duration::from_secs(3600),
+            max_batch,
+            backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
+        },
+        EventProducer::new(kafka).expect("producer"),
+        objects,
+        Arc::new(Notify::new()),
+        WorkerMetrics::new(&mut Default::default()),
+    )
 }
 
 /// A commit whose answer was lost is tried again and finds its event
@@ -350,19 +340,7 @@ async fn a_commit_retried_after_its_answer_was_lost_keeps_what_it_delivered() {
 
     let (acks_to, mut acks) = mpsc::unbounded_channel();
     let (to_record, inbox) = mpsc::channel(4);
-    let stage = RecordStage::new(
-        pool.clone(),
-        kafka.topics(),
-        RecordSettings {
-            dedup_window: Duration::from_secs(3600),
-            max_batch: 1,
-            backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
-        },
-        EventProducer::new(&kafka).expect("producer"),
-        objects.clone(),
-        Arc::new(Notify::new()),
-        WorkerMetrics::new(&mut Default::default()),
-    );
+    let stage = record_stage(&pool, &kafka, objects.clone(), 1);
     tokio::spawn(stage.run(inbox));
     for analysis in [delivered.clone(), again] {
         let position = Position {

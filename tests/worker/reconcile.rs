@@ -12,6 +12,7 @@ use intake_generator::population::Population;
 use intake_generator::send::{Tokens, send};
 use intake_tests::Stack;
 use intake_tests::gateway::{ENTERFINLAND_TOKEN, SECUREMAIL_TOKEN, TestGateway};
+use intake_tests::process::{intake_command, succeeds};
 use intake_tests::worker::TestWorker;
 use serde_json::json;
 use uuid::Uuid;
@@ -27,13 +28,8 @@ fn attempts(keys: &[String], supplement: Uuid) -> BTreeSet<Uuid> {
 }
 
 async fn reconcile(stack: &Stack, gateway: &TestGateway, dry_run: bool) -> String {
-    let mut command =
-        tokio::process::Command::new(intake_tests::process::binary(stack, "debug", "intake"));
-    command
-        .arg("reconcile")
-        .args(["--bucket", &gateway.bucket])
-        .env_clear()
-        .env("INTAKE_POSTGRES__URL", stack.database_url(&gateway.db));
+    let mut command = intake_command(stack, &gateway.db);
+    command.arg("reconcile").args(["--bucket", &gateway.bucket]);
     for key in [
         "INTAKE_S3__ENDPOINT",
         "INTAKE_S3__REGION",
@@ -46,14 +42,7 @@ async fn reconcile(stack: &Stack, gateway: &TestGateway, dry_run: bool) -> Strin
     if dry_run {
         command.arg("--dry-run");
     }
-    let output = command.output().await.expect("run intake reconcile");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "intake reconcile failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    succeeds(command).await
 }
 
 #[tokio::test]

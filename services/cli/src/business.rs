@@ -74,6 +74,8 @@ pub struct BusinessLook {
     pub outbox: Outbox,
     /// Receipts not sent, by state (pending, sending, held, failed).
     pub unsent_receipts: Vec<(String, i64)>,
+    /// Dead letters not yet replayed, by state and reason.
+    pub dead_letters: Vec<(String, String, i64)>,
 }
 
 pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
@@ -102,11 +104,19 @@ pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
     )
     .fetch_all(&mut *tx)
     .await?;
+    let dead_letters = sqlx::query_as(
+        "select state, reason, count(*) from dead_letters
+          where state in ('open', 'replaying', 'quarantined')
+          group by state, reason",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(BusinessLook {
         waiting,
         outbox: Outbox { backlog, oldest },
         unsent_receipts,
+        dead_letters,
     })
 }
 
@@ -122,12 +132,19 @@ struct StateLabel {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LetterLabels {
+    state: String,
+    reason: String,
+}
+
 pub struct BusinessMetrics {
     waiting: Family<StageLabels, Gauge>,
     oldest: Family<StageLabels, Gauge<f64, AtomicU64>>,
     outbox_backlog: Gauge,
     outbox_oldest: Gauge<f64, AtomicU64>,
     unsent_receipts: Family<StateLabel, Gauge>,
+    dead_letters: Family<LetterLabels, Gauge>,
 }
 
 impl BusinessMetrics {
@@ -138,6 +155,7 @@ impl BusinessMetrics {
             outbox_backlog: Gauge::default(),
             outbox_oldest: Gauge::default(),
             unsent_receipts: Family::default(),
+            dead_letters: Family::default(),
         };
         let r = registry;
         r.register(
@@ -164,6 +182,11 @@ impl BusinessMetrics {
             "intake_receipts_unsent",
             "Receipts not sent, by state (pending, sending, held, failed)",
             metrics.unsent_receipts.clone(),
+        );
+        r.register(
+            "intake_dead_letters",
+            "Dead letters not yet replayed, by state (open, replaying, quarantined) and reason",
+            metrics.dead_letters.clone(),
         );
         metrics
     }
@@ -192,6 +215,15 @@ impl BusinessMetrics {
             self.unsent_receipts
                 .get_or_create(&StateLabel {
                     state: state.clone(),
+                })
+                .set(*count);
+        }
+        self.dead_letters.clear();
+        for (state, reason, count) in &look.dead_letters {
+            self.dead_letters
+                .get_or_create(&LetterLabels {
+                    state: state.clone(),
+                    reason: reason.clone(),
                 })
                 .set(*count);
         }
@@ -224,6 +256,7 @@ mod tests {
                 oldest: Some(now - chrono::Duration::seconds(4)),
             },
             unsent_receipts: vec![("failed".into(), 1)],
+            dead_letters: vec![("open".into(), "failed".into(), 2)],
         };
         metrics.update(&look, now);
         let text = intake_adapters::ops::encode(&registry);
@@ -232,14 +265,17 @@ mod tests {
             r#"intake_business_oldest_waiting_seconds{stage="caseworker",unit="helsinki-family",channel="securemail"} 90.0"#,
             "intake_outbox_oldest_age_seconds 4.0",
             r#"intake_receipts_unsent{state="failed"} 1"#,
+            r#"intake_dead_letters{state="open",reason="failed"} 2"#,
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
         look.waiting.clear();
         look.outbox = Outbox::default();
+        look.dead_letters.clear();
         metrics.update(&look, now);
         let text = intake_adapters::ops::encode(&registry);
         assert!(!text.contains("helsinki-family"), "{text}");
+        assert!(!text.contains("intake_dead_letters{"), "{text}");
         assert!(
             text.contains("intake_outbox_oldest_age_seconds 0.0"),
             "{text}"
