@@ -15,6 +15,8 @@
 use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Utc};
+use intake_adapters::pg::dead_letters;
+use intake_core::dead_letter::State;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -104,13 +106,11 @@ pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
     )
     .fetch_all(&mut *tx)
     .await?;
-    let dead_letters = sqlx::query_as(
-        "select state, reason, count(*) from dead_letters
-          where state in ('open', 'replaying', 'quarantined')
-          group by state, reason",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let dead_letters = dead_letters::counts(&mut *tx)
+        .await?
+        .into_iter()
+        .filter(|(state, _, _)| state != State::Replayed.as_str())
+        .collect();
     tx.commit().await?;
     Ok(BusinessLook {
         waiting,

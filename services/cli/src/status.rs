@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use intake_adapters::pg::dead_letters;
 use intake_adapters::{kafka, pg};
+use intake_core::dead_letter::State;
 use sqlx::PgPool;
 
 use crate::lag::Group;
@@ -117,13 +119,12 @@ pub async fn run(wait: Option<Duration>) -> anyhow::Result<()> {
             println!("  {reference} {channel} {recipient}: {reason}");
         }
     }
-    print_counts(
-        &pool,
-        "Dead letters by state (intake dlq list):",
-        "select state || ' ' || reason, count(*) from dead_letters
-         where state <> 'replayed' group by state, reason order by state, reason",
-    )
-    .await?;
+    println!("Dead letters by state (intake dlq list):");
+    for (state, reason, count) in dead_letters::counts(&pool).await? {
+        if state != State::Replayed.as_str() {
+            println!("  {:<24} {count}", format!("{state} {reason}"));
+        }
+    }
     let p = pending(&pool).await?;
     println!(
         "In flight: {} accepted but without an outcome, {} events waiting in the outbox, \

@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 use uuid::Uuid;
 
+use crate::decide::cap_bytes;
+
 /// The header a replayed copy carries.
 pub const REPLAY_HEADER: &str = "intake_replay";
 
@@ -27,16 +29,8 @@ pub const MAX_ERROR_BYTES: usize = 4096;
 pub fn storable(text: &str, max: usize) -> String {
     // Cut before the replacement (the text may be large) and after it (a
     // replacement is longer than the NUL it replaces).
-    let cleaned = cut(text, max).replace('\0', "\u{fffd}");
-    cut(&cleaned, max).to_owned()
-}
-
-fn cut(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    let cleaned = cap_bytes(text, max).replace('\0', "\u{fffd}");
+    cap_bytes(&cleaned, max).to_owned()
 }
 
 /// Where a letter stands.

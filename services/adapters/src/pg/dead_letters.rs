@@ -2,7 +2,9 @@
 //! shown and replayed by operators. A listing never carries the payload.
 
 use chrono::{DateTime, Utc};
-use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, ReplayTag, State, storable};
+use intake_core::dead_letter::{
+    MAX_ERROR_BYTES, MAX_REPLAYS, ReplayTag, State, after_failure, storable,
+};
 use sqlx::{PgExecutor, PgPool};
 
 use super::is_transient;
@@ -51,7 +53,7 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
         "with replayed as (
              update dead_letters
                 set attempts = attempts + 1, last_failed_at = now(), error = $4,
-                    state = case when replays >= $13 then 'quarantined' else 'open' end,
+                    state = $13,
                     replay_sent_at = null
               where id = $14 and state = 'replaying' and replays = $15 and origin_topic = $5
           returning id
@@ -83,7 +85,9 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
     .bind(&names)
     .bind(&values)
     .bind(letter.payload)
-    .bind(MAX_REPLAYS as i32)
+    // Only the letter waiting for this very replay is changed, so its
+    // replays are the tag's.
+    .bind(tag.map(|t| after_failure(t.replay, MAX_REPLAYS).as_str()))
     .bind(tag.map(|t| t.dead_letter))
     .bind(tag.map(|t| i32::try_from(t.replay).unwrap_or(i32::MAX)))
     .fetch_one(db)
@@ -184,7 +188,7 @@ pub async fn list(
     .await
 }
 
-/// Letters per state and reason.
+/// Letters per state and reason, ordered by both.
 pub async fn counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "select state, reason, count(*) from dead_letters group by state, reason
