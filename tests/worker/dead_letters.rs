@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use intake_adapters::pg::MIGRATOR;
-use intake_adapters::pg::dead_letters::{self, Filter, Origin, Parked};
+use intake_adapters::pg::dead_letters::{self, Filed, Filter, Origin, Parked};
+use intake_adapters::pg::replays::{self, Operator};
 use intake_adapters::retry::Backoff;
 use intake_core::dead_letter::{MAX_ERROR_BYTES, MAX_REPLAYS, REPLAY_HEADER, ReplayTag, State};
 use sqlx::PgPool;
@@ -39,20 +40,18 @@ async fn row(pool: &PgPool, id: Uuid) -> (String, i32, i32, String) {
         .expect("letter")
 }
 
+const OPERATOR: Operator<'static> = Operator {
+    name: "olli",
+    why: "the bug is fixed",
+};
+
 /// What a replay does to a letter before its copy goes out.
 async fn start_replay(pool: &PgPool, id: Uuid) -> ReplayTag {
-    let replays: i32 = sqlx::query_scalar(
-        "update dead_letters set state = 'replaying', replays = replays + 1
-          where id = $1 returning replays",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await
-    .expect("replaying");
-    ReplayTag {
-        dead_letter: id,
-        replay: replays as u32,
-    }
+    replays::begin(pool, id, OPERATOR)
+        .await
+        .expect("begun")
+        .expect("the letter is open with a replay left")
+        .tag()
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -64,7 +63,9 @@ async fn a_record_parked_twice_is_one_letter_with_two_attempts(pool: PgPool) {
     let again = dead_letters::park(&pool, &letter(5, "second", &headers))
         .await
         .expect("parked again");
+    assert!(matches!(first, Filed::Parked(_)), "{first:?}");
     assert_eq!(first, again, "the origin names the letter");
+    let first = first.id();
     assert_eq!(
         row(&pool, first).await,
         ("open".into(), 2, 0, "second".into()),
@@ -72,7 +73,8 @@ async fn a_record_parked_twice_is_one_letter_with_two_attempts(pool: PgPool) {
     );
     let other = dead_letters::park(&pool, &letter(6, "other", &headers))
         .await
-        .expect("parked");
+        .expect("parked")
+        .id();
     assert_ne!(other, first);
 
     let (payload, names): (Vec<u8>, Vec<String>) =
@@ -118,7 +120,8 @@ async fn a_record_parked_twice_is_one_letter_with_two_attempts(pool: PgPool) {
 async fn a_replayed_copy_that_fails_comes_back_to_its_letter_until_quarantined(pool: PgPool) {
     let id = dead_letters::park(&pool, &letter(5, "first", &[]))
         .await
-        .expect("parked");
+        .expect("parked")
+        .id();
     for replay in 1..=MAX_REPLAYS {
         let tag = start_replay(&pool, id).await;
         assert_eq!(tag.replay, replay);
@@ -128,7 +131,11 @@ async fn a_replayed_copy_that_fails_comes_back_to_its_letter_until_quarantined(p
         let back = dead_letters::park(&pool, &letter(100 + i64::from(replay), "again", &headers))
             .await
             .expect("parked");
-        assert_eq!(back, id, "no new letter for a replayed copy");
+        assert_eq!(
+            back,
+            Filed::Returned(id),
+            "no new letter for a replayed copy"
+        );
         let expected = if replay == MAX_REPLAYS {
             State::Quarantined
         } else {
@@ -144,9 +151,26 @@ async fn a_replayed_copy_that_fails_comes_back_to_its_letter_until_quarantined(p
             dead_letters::park(&pool, &letter(100 + i64::from(replay), "again", &headers))
                 .await
                 .expect("parked");
-        assert_eq!(repeated, id);
+        assert_eq!(repeated, Filed::Stale(id));
         assert_eq!(row(&pool, id).await.1, attempts, "not counted twice");
     }
+    assert!(
+        replays::begin(&pool, id, OPERATOR)
+            .await
+            .expect("asked")
+            .is_none(),
+        "a quarantined letter is not replayed again"
+    );
+    let audited: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "select actor, detail from audit_log where action = 'dlq.replay' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited.len(), MAX_REPLAYS as usize, "each replay audited");
+    assert_eq!(audited[0].0, "operator:olli");
+    assert_eq!(audited[2].1["replay"], 3);
+    assert_eq!(audited[2].1["why"], "the bug is fixed");
     let count: i64 = sqlx::query_scalar("select count(*) from dead_letters")
         .fetch_one(&pool)
         .await
@@ -164,7 +188,8 @@ async fn a_tag_naming_no_letter_is_parked_as_a_record_of_its_own(pool: PgPool) {
     let headers = [(REPLAY_HEADER, stray.as_bytes())];
     let id = dead_letters::park(&pool, &letter(7, "failed", &headers))
         .await
-        .expect("parked");
+        .expect("parked")
+        .id();
     assert_ne!(id, Uuid::from_u128(1));
     assert_eq!(row(&pool, id).await.0, "open");
 }
@@ -175,7 +200,8 @@ async fn an_error_with_nul_or_of_any_length_is_put_on_record(pool: PgPool) {
     let headers = [("odd\0name", b"v".as_slice())];
     let id = dead_letters::park(&pool, &letter(8, &error, &headers))
         .await
-        .expect("PostgreSQL takes it");
+        .expect("PostgreSQL takes it")
+        .id();
     let (_, _, _, stored) = row(&pool, id).await;
     assert!(
         stored.starts_with("bad byte \u{fffd} in x"),
@@ -196,13 +222,14 @@ async fn another_record_at_the_same_place_is_a_letter_of_its_own(pool: PgPool) {
     // After a topic is recreated its offsets start again.
     let first = dead_letters::park(&pool, &letter(5, "first", &[]))
         .await
-        .expect("parked");
+        .expect("parked")
+        .id();
     let other = Parked {
         payload: b"another record",
         ..letter(5, "second", &[])
     };
     let second = dead_letters::park(&pool, &other).await.expect("parked");
-    assert_ne!(first, second);
+    assert_ne!(first, second.id());
     assert_eq!(
         row(&pool, first).await.1,
         1,
@@ -214,7 +241,8 @@ async fn another_record_at_the_same_place_is_a_letter_of_its_own(pool: PgPool) {
 async fn a_tag_is_trusted_only_on_its_letters_own_topic(pool: PgPool) {
     let id = dead_letters::park(&pool, &letter(5, "first", &[]))
         .await
-        .expect("parked");
+        .expect("parked")
+        .id();
     let tag = start_replay(&pool, id).await.header_value();
     let headers = [(REPLAY_HEADER, tag.as_bytes())];
     let elsewhere = Parked {
@@ -226,7 +254,20 @@ async fn a_tag_is_trusted_only_on_its_letters_own_topic(pool: PgPool) {
         ..letter(1, "elsewhere", &headers)
     };
     let own = dead_letters::park(&pool, &elsewhere).await.expect("parked");
-    assert_ne!(own, id, "a letter of its own");
+    assert!(
+        matches!(own, Filed::Parked(o) if o != id),
+        "a letter of its own: {own:?}"
+    );
+    assert!(
+        !replays::take(
+            &pool,
+            ReplayTag::parse(tag.as_bytes()).expect("tag"),
+            "another-topic"
+        )
+        .await
+        .expect("asked"),
+        "nor is a copy read elsewhere taken"
+    );
     assert_eq!(
         row(&pool, id).await.0,
         "replaying",

@@ -162,6 +162,7 @@ async fn record(pool: &PgPool, items: &[Item]) -> Vec<Recorded> {
             registered: item.registered.as_ref(),
             traceparent: None,
             dead_letter: None,
+            replay: None,
         })
         .collect();
     store::record(pool, &TopicNames::new(String::new()), WINDOW, &pending)

@@ -143,6 +143,9 @@ impl ReplayTag {
 pub struct Candidate {
     pub reason: String,
     pub replays: u32,
+    /// Its supplement was settled by a person meanwhile (attached or
+    /// closed in triage): not replayed.
+    pub settled: bool,
 }
 
 /// What a replay would do, per reason.
@@ -160,6 +163,8 @@ pub struct PlanGroup {
     pub last_chance: usize,
     /// Not replayed: their replays are spent (the limit was lowered).
     pub spent: usize,
+    /// Not replayed: settled by a person meanwhile.
+    pub settled: usize,
 }
 
 impl Plan {
@@ -170,7 +175,9 @@ impl Plan {
         let mut taken = 0;
         for candidate in candidates {
             let group = plan.by_reason.entry(candidate.reason.clone()).or_default();
-            if candidate.replays >= max_replays {
+            if candidate.settled {
+                group.settled += 1;
+            } else if !Plan::takes(candidate, max_replays) {
                 group.spent += 1;
             } else if taken < max {
                 taken += 1;
@@ -185,6 +192,11 @@ impl Plan {
 
     pub fn replayed(&self) -> usize {
         self.by_reason.values().map(|g| g.replayed).sum()
+    }
+
+    /// Whether a candidate is replayed at all (`max` aside).
+    pub fn takes(candidate: &Candidate, max_replays: u32) -> bool {
+        !candidate.settled && candidate.replays < max_replays
     }
 }
 
@@ -292,6 +304,7 @@ mod tests {
         Candidate {
             reason: reason.into(),
             replays,
+            settled: false,
         }
     }
 
@@ -303,6 +316,10 @@ mod tests {
             candidate("failed", 3),
             candidate("failed", 1),
             candidate("refused", 0),
+            Candidate {
+                settled: true,
+                ..candidate("failed", 0)
+            },
         ];
         let plan = Plan::of(&candidates, 3, 3);
         assert_eq!(plan.replayed(), 3);
@@ -311,7 +328,8 @@ mod tests {
             PlanGroup {
                 replayed: 2,
                 last_chance: 0,
-                spent: 1
+                spent: 1,
+                settled: 1,
             }
         );
         assert_eq!(
@@ -319,7 +337,8 @@ mod tests {
             PlanGroup {
                 replayed: 1,
                 last_chance: 1,
-                spent: 0
+                spent: 0,
+                settled: 0,
             }
         );
         assert_eq!(

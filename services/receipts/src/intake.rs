@@ -9,8 +9,10 @@ use std::time::Duration;
 use intake_adapters::kafka::watch::WatchedContext;
 use intake_adapters::kafka::{EventProducer, record_headers};
 use intake_adapters::pg::dead_letters::{self, Origin, Parked};
-use intake_adapters::retry::{Backoff, retry};
+use intake_adapters::pg::{is_transient, replays};
+use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_adapters::telemetry;
+use intake_core::dead_letter::ReplayTag;
 use intake_core::events::{Event, ReceiptRequested};
 use intake_core::receipt::RateLimit;
 use rdkafka::Message;
@@ -67,7 +69,7 @@ impl Intake {
             let taking = async {
                 match Event::<ReceiptRequested>::decode(headers.iter().copied(), payload) {
                     Ok(event) => match self.store(&event.data).await {
-                        Ok(()) => {}
+                        Ok(()) => self.settle_replay(message.topic(), &headers).await,
                         Err(error) => {
                             let failure = Failure {
                                 reason: "refused",
@@ -139,6 +141,36 @@ impl Intake {
         self.producer
             .dead_letter(&origin, &key, headers, payload, error, MAX_BACKOFF)
             .await;
+    }
+
+    /// A dead letter's replayed copy, stored: its letter is replayed (if
+    /// it waits for this very copy; a second delivery changes nothing).
+    /// Stored first and settled after, so a crash between the two
+    /// redelivers a copy whose request is already known, and settles it.
+    async fn settle_replay(&self, topic: &str, headers: &[(&str, &[u8])]) {
+        let Some(tag) = ReplayTag::find(headers.iter().copied()) else {
+            return;
+        };
+        let settled = retry(STORE_RETRY, "settling a replayed copy", || async {
+            replays::take(&self.pool, tag, topic).await.map_err(|e| {
+                if is_transient(&e) {
+                    Retry::Transient(e)
+                } else {
+                    Retry::Permanent(e)
+                }
+            })
+        })
+        .await;
+        match settled {
+            Ok(true) => tracing::info!(dead_letter = %tag.dead_letter, replay = tag.replay,
+                "replayed copy stored; its dead letter is replayed"),
+            Ok(false) => tracing::info!(dead_letter = %tag.dead_letter, replay = tag.replay,
+                "replayed copy seen before; nothing to settle"),
+            Err(error) => {
+                tracing::error!(dead_letter = %tag.dead_letter, error = %error.into_inner(),
+                "could not settle a replayed copy; its letter stays replaying")
+            }
+        }
     }
 
     /// Retried until stored (the offset must not pass a request that is

@@ -94,6 +94,20 @@ impl EventProducer {
         headers: &[(&str, &[u8])],
         payload: &[u8],
     ) -> Result<(i32, i64), PublishError> {
+        self.send_bytes(topic, Some(key.as_bytes()), headers, payload)
+            .await
+    }
+
+    /// Sends a record as it was read (a dead letter's copy going back to
+    /// its origin topic): its key, which places it on the partition of its
+    /// application, may be any bytes, or none.
+    pub async fn send_bytes(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+        payload: &[u8],
+    ) -> Result<(i32, i64), PublishError> {
         let mut owned = rdkafka::message::OwnedHeaders::new_with_capacity(headers.len());
         for (name, value) in headers {
             owned = owned.insert(rdkafka::message::Header {
@@ -101,10 +115,11 @@ impl EventProducer {
                 value: Some(*value),
             });
         }
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(owned);
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).payload(payload).headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
         self.producer
             .send(record, Duration::from_secs(30))
             .await

@@ -32,13 +32,33 @@ pub struct Parked<'a> {
     pub payload: &'a [u8],
 }
 
-/// Puts a dead letter on record and returns its id. A record parked
-/// before (a redelivery) counts one more attempt on its row. A replayed
-/// copy (its tag naming a letter of the topic it was read from) comes back
-/// to the letter it was replayed from: open again, or quarantined once its
-/// replays are spent ([`MAX_REPLAYS`]); a copy of a replay already settled
-/// changes nothing.
-pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, sqlx::Error> {
+/// What [`park`] did with a letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    /// Put on record, or (a redelivery) one more attempt counted on it.
+    Parked(Uuid),
+    /// A replayed copy failed again: its letter is open again, or
+    /// quarantined once its replays are spent.
+    Returned(Uuid),
+    /// A copy of a replay already settled, or a second delivery of one:
+    /// nothing changed.
+    Stale(Uuid),
+}
+
+impl Filed {
+    pub fn id(self) -> Uuid {
+        match self {
+            Filed::Parked(id) | Filed::Returned(id) | Filed::Stale(id) => id,
+        }
+    }
+}
+
+/// Puts a dead letter on record. A record parked before (a redelivery)
+/// counts one more attempt on its row. A replayed copy (its tag naming a
+/// letter of the topic it was read from) comes back to the letter it was
+/// replayed from: open again, or quarantined once its replays are spent
+/// ([`MAX_REPLAYS`]); a copy of a replay already settled changes nothing.
+pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Filed, sqlx::Error> {
     let tag = ReplayTag::find(letter.headers.iter().copied());
     let names: Vec<String> = letter
         .headers
@@ -49,7 +69,7 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
     let values: Vec<&[u8]> = letter.headers.iter().map(|(_, v)| *v).collect();
     // Both branches in one statement, so a caller inside a transaction
     // and one with a pool write the same way.
-    sqlx::query_scalar(
+    let (returned, known, parked): (Option<Uuid>, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
         "with replayed as (
              update dead_letters
                 set attempts = attempts + 1, last_failed_at = now(), error = $4,
@@ -70,8 +90,7 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
                     error = excluded.error
           returning id
          )
-         select coalesce((select id from replayed), (select id from known),
-                         (select id from parked))",
+         select (select id from replayed), (select id from known), (select id from parked)",
     )
     .bind(Uuid::now_v7())
     .bind(letter.service)
@@ -91,7 +110,13 @@ pub async fn park(db: impl PgExecutor<'_>, letter: &Parked<'_>) -> Result<Uuid, 
     .bind(tag.map(|t| t.dead_letter))
     .bind(tag.map(|t| i32::try_from(t.replay).unwrap_or(i32::MAX)))
     .fetch_one(db)
-    .await
+    .await?;
+    match (returned, known, parked) {
+        (Some(id), _, _) => Ok(Filed::Returned(id)),
+        (None, Some(id), _) => Ok(Filed::Stale(id)),
+        (None, None, Some(id)) => Ok(Filed::Parked(id)),
+        (None, None, None) => Err(sqlx::Error::RowNotFound),
+    }
 }
 
 /// [`park`], retried while the database is away. Should PostgreSQL refuse

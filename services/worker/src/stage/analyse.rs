@@ -18,6 +18,7 @@ use chrono::Utc;
 use intake_adapters::pg::is_transient;
 use intake_adapters::retry::{Backoff, Retry, retry};
 use intake_adapters::telemetry;
+use intake_core::dead_letter::ReplayTag;
 use intake_core::decide::{Decision, Explicit, NonPartyPolicy, Proposal, match_supplement};
 use intake_core::events::{
     EnterFinlandReceived, Event, ReceiptRecipient, SecuremailReceived, TriageReason,
@@ -152,13 +153,18 @@ impl AnalyseStage {
             }
         };
         let supplement_id = inbound.supplement_id();
+        // A dead letter's replayed copy carries an event recorded once as
+        // unprocessable: whether it is processed again is the store's to
+        // decide, in the transaction of what it records.
+        let replayed = ReplayTag::find(record.headers()).is_some();
         let content_failures = AtomicUsize::new(0);
         let classified = |error: StepError| error.classified(&content_failures, self.max_attempts);
         let attempt = retry(self.backoff, "analysis", || async {
-            let seen = self
-                .already_processed(event_id)
-                .await
-                .map_err(|e| classified(e.into()))?;
+            let seen = !replayed
+                && self
+                    .already_processed(event_id)
+                    .await
+                    .map_err(|e| classified(e.into()))?;
             if seen {
                 return Ok::<_, Retry<StepError>>(None);
             }

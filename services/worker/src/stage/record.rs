@@ -20,6 +20,7 @@ use intake_adapters::pg::is_transient;
 use intake_adapters::retry::Backoff;
 use intake_adapters::s3::ObjectStore;
 use intake_adapters::telemetry;
+use intake_core::dead_letter::ReplayTag;
 use intake_core::decide::Proposal;
 use intake_core::events::ObjectRef;
 use intake_core::topics::TopicNames;
@@ -203,6 +204,7 @@ impl RecordStage {
                     registered,
                     traceparent: d.span.in_scope(telemetry::current_traceparent),
                     dead_letter,
+                    replay: ReplayTag::find(d.record.headers()),
                 })
             })
             .collect();
@@ -248,6 +250,11 @@ impl RecordStage {
                         "supplement recorded"
                     );
                     self.remove_inbound_copies(analysis);
+                }
+                Recorded::Returned => {
+                    tracing::warn!(parent: &item.span, supplement_id = %analysis.supplement_id,
+                        "a replayed copy failed again; back to its dead letter");
+                    self.remove_unreferenced(analysis);
                 }
                 Recorded::AlreadyProcessed => {
                     tracing::info!(parent: &item.span, supplement_id = %analysis.supplement_id,

@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use intake_adapters::pg::dead_letters::{Parked, park};
+use intake_adapters::pg::dead_letters::{Filed, Parked, park};
+use intake_adapters::pg::replays;
+use intake_core::dead_letter::ReplayTag;
 use intake_core::decide::{
     Earlier, Facts, Kind, PartVerdict, Proposal, fingerprints, outcome, receipt_reference,
 };
@@ -39,6 +41,9 @@ pub struct Pending<'a> {
     /// A record that failed for good: put on record as a dead letter in
     /// the same transaction as its unprocessable outcome.
     pub dead_letter: Option<Parked<'a>>,
+    /// A dead letter's replayed copy: what it records replaces the
+    /// supplement's unprocessable outcome, once.
+    pub replay: Option<ReplayTag>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +52,26 @@ pub enum Recorded {
         kind: Kind,
         sequence: Option<i64>,
     },
-    /// Its event was recorded before (a redelivery): nothing was written.
+    /// Its event was recorded before (a redelivery), or it is a replayed
+    /// copy processed before: nothing was written.
     AlreadyProcessed,
+    /// A replayed copy that failed again: back to its letter, open for
+    /// another replay or quarantined; its unprocessable outcome stands.
+    Returned,
+}
+
+/// What a batch item is as far as replays go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copy {
+    /// Not a replayed copy.
+    Original,
+    /// A copy whose letter waited for it: recorded over its unprocessable
+    /// outcome.
+    Taken,
+    /// A copy that failed again, returned to its letter.
+    Returned,
+    /// A copy processed before, or of a replay settled otherwise.
+    Stale,
 }
 
 /// Fingerprint kinds, as stored.
@@ -65,7 +88,8 @@ pub async fn record(
     batch: &[Pending<'_>],
 ) -> Result<Vec<Recorded>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let fresh = claim_events(&mut tx, batch).await?;
+    let copies = take_copies(&mut tx, batch).await?;
+    let fresh = claim_events(&mut tx, batch, &copies).await?;
     let routed: Vec<&ApplicationId> = batch
         .iter()
         .zip(&fresh)
@@ -111,7 +135,20 @@ pub async fn record(
     let mut rows = Rows::default();
     let mut dead_letters = Vec::new();
     let mut results = Vec::with_capacity(batch.len());
-    for ((pending, fresh), prints) in batch.iter().zip(&fresh).zip(&prints) {
+    for (((pending, fresh), prints), copy) in batch.iter().zip(&fresh).zip(&prints).zip(&copies) {
+        match copy {
+            Copy::Returned => {
+                // Its replay opened its arrival again.
+                rows.finish(pending.analysis.supplement_id);
+                results.push(Recorded::Returned);
+                continue;
+            }
+            Copy::Stale => {
+                results.push(Recorded::AlreadyProcessed);
+                continue;
+            }
+            Copy::Original | Copy::Taken => {}
+        }
         if !fresh {
             results.push(Recorded::AlreadyProcessed);
             continue;
@@ -160,7 +197,7 @@ pub async fn record(
                 rows.fingerprint(&lookup.key, analysis);
             }
         }
-        rows.supplement(pending, &decided, &reference, topics);
+        rows.supplement(pending, &decided, &reference, topics, *copy == Copy::Taken);
         if let Some(letter) = &pending.dead_letter {
             dead_letters.push(letter);
         }
@@ -183,16 +220,58 @@ pub async fn record(
     Ok(results)
 }
 
+/// Settles the replayed copies in the batch, in batch order. A copy
+/// processed now takes its letter's replay, and its event, recorded once
+/// as unprocessable, counts as new again; a copy that failed again goes
+/// back to its letter. Only the copy its letter waits for counts, once.
+async fn take_copies(
+    tx: &mut PgConnection,
+    batch: &[Pending<'_>],
+) -> Result<Vec<Copy>, sqlx::Error> {
+    let mut copies = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let Some(tag) = pending.replay else {
+            copies.push(Copy::Original);
+            continue;
+        };
+        let copy = match &pending.dead_letter {
+            Some(letter) => match park(&mut *tx, letter).await? {
+                Filed::Returned(_) => Copy::Returned,
+                Filed::Stale(_) | Filed::Parked(_) => Copy::Stale,
+            },
+            None if replays::take(&mut *tx, tag, pending.topic).await? => {
+                sqlx::query("delete from processed_events where event_id = $1")
+                    .bind(pending.event_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Copy::Taken
+            }
+            None => Copy::Stale,
+        };
+        copies.push(copy);
+    }
+    Ok(copies)
+}
+
 /// Inserts each event id into `processed_events`; true for the ones that
-/// were new. An id twice in one batch is new only the first time.
+/// were new. An id twice in one batch is new only the first time. Copies
+/// that record nothing claim nothing.
 async fn claim_events(
     tx: &mut PgConnection,
     batch: &[Pending<'_>],
+    copies: &[Copy],
 ) -> Result<Vec<bool>, sqlx::Error> {
-    let ids: Vec<Uuid> = batch.iter().map(|p| p.event_id).collect();
-    let topics: Vec<&str> = batch.iter().map(|p| p.topic).collect();
-    let partitions: Vec<i32> = batch.iter().map(|p| p.partition).collect();
-    let offsets: Vec<i64> = batch.iter().map(|p| p.offset).collect();
+    let claiming = || {
+        batch
+            .iter()
+            .zip(copies)
+            .filter(|(_, c)| matches!(c, Copy::Original | Copy::Taken))
+            .map(|(p, _)| p)
+    };
+    let ids: Vec<Uuid> = claiming().map(|p| p.event_id).collect();
+    let topics: Vec<&str> = claiming().map(|p| p.topic).collect();
+    let partitions: Vec<i32> = claiming().map(|p| p.partition).collect();
+    let offsets: Vec<i64> = claiming().map(|p| p.offset).collect();
     let inserted: Vec<Uuid> = sqlx::query_scalar(
         r#"insert into processed_events (event_id, topic, partition, "offset")
            select * from unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[])
@@ -206,7 +285,11 @@ async fn claim_events(
     .fetch_all(&mut *tx)
     .await?;
     let mut new: HashSet<Uuid> = inserted.into_iter().collect();
-    Ok(ids.iter().map(|id| new.remove(id)).collect())
+    Ok(batch
+        .iter()
+        .zip(copies)
+        .map(|(p, copy)| matches!(copy, Copy::Original | Copy::Taken) && new.remove(&p.event_id))
+        .collect())
 }
 
 /// Locks the sequence rows of the applications (in one order, so two

@@ -61,6 +61,9 @@ struct Supplements {
     candidates: Vec<Option<Value>>,
     text_size: Vec<Option<i64>>,
     text_sha256: Vec<Option<String>>,
+    /// Supplements recorded over their unprocessable outcome (a dead
+    /// letter's replayed copy).
+    replacing: Vec<Uuid>,
 }
 
 #[derive(Default)]
@@ -121,15 +124,25 @@ impl Rows {
         self.sequences.1.push(last);
     }
 
-    /// Everything one supplement's outcome writes but its fingerprints.
+    /// A supplement's arrival ends without a new outcome.
+    pub fn finish(&mut self, supplement_id: Uuid) {
+        self.finished.push(supplement_id);
+    }
+
+    /// Everything one supplement's outcome writes but its fingerprints;
+    /// `replacing` its unprocessable outcome, for a replayed copy.
     pub fn supplement(
         &mut self,
         pending: &Pending<'_>,
         decided: &Outcome,
         reference: &str,
         topics: &TopicNames,
+        replacing: bool,
     ) {
         let a = pending.analysis;
+        if replacing {
+            self.supplements.replacing.push(a.supplement_id);
+        }
         // Only a routed or duplicate supplement names its application's unit.
         let registered = pending.registered.filter(|_| decided.application.is_some());
         let s = &mut self.supplements;
@@ -278,7 +291,7 @@ impl Rows {
     pub async fn write(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         let s = &self.supplements;
         if !s.id.is_empty() {
-            sqlx::query(
+            let written = sqlx::query(
                 "insert into supplements (supplement_id, event_id, channel, transport, sender,
                      customer_number, arrived_at, language, outcome, application_id, sequence,
                      unit, confidential, request_id, duplicate_of, possible_resend_of, flags,
@@ -302,7 +315,24 @@ impl Rows {
                      language, outcome, application_id, sequence, unit, confidential,
                      request_id, duplicate_of, possible_resend_of, flags, triage_reasons,
                      text_bucket, text_key, decrypted_with, reference, inbound_attempt,
-                     candidates, text_size, text_sha256)",
+                     candidates, text_size, text_sha256)
+                 on conflict (supplement_id) do update set
+                     (event_id, channel, transport, sender, customer_number, arrived_at,
+                      language, outcome, application_id, sequence, unit, confidential,
+                      request_id, duplicate_of, possible_resend_of, flags, triage_reasons,
+                      text_bucket, text_key, decrypted_with, receipt_reference,
+                      inbound_attempt, triage_candidates, text_size, text_sha256) =
+                     (excluded.event_id, excluded.channel, excluded.transport,
+                      excluded.sender, excluded.customer_number, excluded.arrived_at,
+                      excluded.language, excluded.outcome, excluded.application_id,
+                      excluded.sequence, excluded.unit, excluded.confidential,
+                      excluded.request_id, excluded.duplicate_of, excluded.possible_resend_of,
+                      excluded.flags, excluded.triage_reasons, excluded.text_bucket,
+                      excluded.text_key, excluded.decrypted_with, excluded.receipt_reference,
+                      excluded.inbound_attempt, excluded.triage_candidates, excluded.text_size,
+                      excluded.text_sha256)
+                 where supplements.outcome = 'unprocessable'
+                   and excluded.supplement_id = any($27)",
             )
             .bind(&s.id)
             .bind(&s.event_id)
@@ -330,8 +360,21 @@ impl Rows {
             .bind(&s.candidates)
             .bind(&s.text_size)
             .bind(&s.text_sha256)
+            .bind(&s.replacing)
             .execute(&mut *tx)
             .await?;
+            // A conflict not replaced: an outcome exists that is not
+            // unprocessable (settled in triage while the copy was on its
+            // way). The batch is refused, so its copy goes back to its
+            // letter; the person's decision stands.
+            if written.rows_affected() != s.id.len() as u64 {
+                tracing::error!(
+                    written = written.rows_affected(),
+                    supplements = s.id.len(),
+                    "a replayed copy's supplement has an outcome already; not recorded over it"
+                );
+                return Err(sqlx::Error::RowNotFound);
+            }
         }
         let t = &self.attachments;
         if !t.id.is_empty() {
