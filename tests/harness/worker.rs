@@ -118,17 +118,56 @@ pub struct TestClamd {
     pub address: String,
     conf: PathBuf,
     child: Option<Child>,
+    /// Its signature database, when it has one of its own.
+    own_db: Option<PathBuf>,
 }
 
 impl TestClamd {
     pub async fn start(stack: &Stack) -> Self {
+        Self::start_in(stack, None).await
+    }
+
+    /// With a copy of the stack's signatures, to which the test may add
+    /// its own ([`TestClamd::add_signature`]).
+    pub async fn start_with_own_signatures(stack: &Stack) -> Self {
+        let db = stack
+            .repo_dir()
+            .join("target/test-logs")
+            .join(unique("clamd-db"));
+        std::fs::create_dir_all(&db).expect("signature directory");
+        let stack_db = stack.repo_dir().join(".stack/clamav/db");
+        for entry in std::fs::read_dir(&stack_db).expect("the stack's signatures") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_file() {
+                std::fs::copy(entry.path(), db.join(entry.file_name())).expect("copy signatures");
+            }
+        }
+        Self::start_in(stack, Some(db)).await
+    }
+
+    /// A new signature (a body pattern, ClamAV's `.ndb` format) that finds
+    /// any file containing `pattern`; clamd is restarted to load it.
+    pub async fn add_signature(&mut self, name: &str, pattern: &[u8]) {
+        let db = self
+            .own_db
+            .as_ref()
+            .expect("add_signature needs start_with_own_signatures");
+        let line = format!("{name}:0:*:{}\n", hex::encode(pattern));
+        std::fs::write(db.join("intake-test.ndb"), line).expect("write the signature");
+        self.stop().await;
+        self.resume().await;
+    }
+
+    async fn start_in(stack: &Stack, own_db: Option<PathBuf>) -> Self {
         let port = crate::free_port();
         let dir = stack
             .repo_dir()
             .join("target/test-logs")
             .join(unique("clamd"));
         std::fs::create_dir_all(dir.join("tmp")).expect("clamd directory");
-        let db = stack.repo_dir().join(".stack/clamav/db");
+        let db = own_db
+            .clone()
+            .unwrap_or_else(|| stack.repo_dir().join(".stack/clamav/db"));
         let conf = dir.join("clamd.conf");
         std::fs::write(
             &conf,
@@ -147,6 +186,7 @@ impl TestClamd {
             address: format!("127.0.0.1:{port}"),
             conf,
             child: None,
+            own_db,
         };
         clamd.resume().await;
         clamd

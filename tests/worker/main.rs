@@ -13,6 +13,8 @@ mod large_mail;
 mod operations;
 mod outbox;
 mod reconcile;
+mod replay;
+mod rescan;
 mod sandbox;
 mod scanner_outage;
 mod sealed;

@@ -471,3 +471,44 @@ pub fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// An Enter Finland submission to `application_id` with `files` (name,
+/// bytes) attached; returns its supplement id.
+pub async fn submit(
+    gateway: &TestGateway,
+    application_id: &str,
+    customer: &str,
+    files: &[(&str, Vec<u8>)],
+) -> Uuid {
+    let metadata = serde_json::json!({
+        "submission_id": format!("EF-test-{}", Uuid::new_v4()),
+        "customer_number": customer,
+        "application_id": application_id,
+        "language": "fi",
+        "message": "Liitteenä pyydetty selvitys.",
+    });
+    let mut form = reqwest::multipart::Form::new().part(
+        "metadata",
+        reqwest::multipart::Part::text(metadata.to_string())
+            .mime_str("application/json")
+            .expect("mime"),
+    );
+    for (name, bytes) in files {
+        form = form.part(
+            "attachment",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+        );
+    }
+    let submitted = reqwest::Client::new()
+        .post(format!("{}/v1/enterfinland/submissions", gateway.url))
+        .bearer_auth(ENTERFINLAND_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("submission");
+    assert_eq!(submitted.status(), 202);
+    submitted.json::<serde_json::Value>().await.expect("json")["supplement_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("supplement id")
+}

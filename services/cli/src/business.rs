@@ -15,7 +15,7 @@
 use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Utc};
-use intake_adapters::pg::dead_letters;
+use intake_adapters::pg::{dead_letters, rescan};
 use intake_core::dead_letter::State;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -78,6 +78,8 @@ pub struct BusinessLook {
     pub unsent_receipts: Vec<(String, i64)>,
     /// Dead letters not yet replayed, by state and reason.
     pub dead_letters: Vec<(String, String, i64)>,
+    /// Files delivered clean and found infected by a rescan, ever.
+    pub infected_after_delivery: i64,
 }
 
 pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
@@ -111,12 +113,14 @@ pub async fn look(pool: &PgPool) -> Result<BusinessLook, sqlx::Error> {
         .into_iter()
         .filter(|(state, _, _)| state != State::Replayed.as_str())
         .collect();
+    let infected_after_delivery = rescan::infected_after_delivery(&mut *tx).await?;
     tx.commit().await?;
     Ok(BusinessLook {
         waiting,
         outbox: Outbox { backlog, oldest },
         unsent_receipts,
         dead_letters,
+        infected_after_delivery,
     })
 }
 
@@ -145,6 +149,7 @@ pub struct BusinessMetrics {
     outbox_oldest: Gauge<f64, AtomicU64>,
     unsent_receipts: Family<StateLabel, Gauge>,
     dead_letters: Family<LetterLabels, Gauge>,
+    infected_after_delivery: Gauge,
 }
 
 impl BusinessMetrics {
@@ -156,6 +161,7 @@ impl BusinessMetrics {
             outbox_oldest: Gauge::default(),
             unsent_receipts: Family::default(),
             dead_letters: Family::default(),
+            infected_after_delivery: Gauge::default(),
         };
         let r = registry;
         r.register(
@@ -187,6 +193,11 @@ impl BusinessMetrics {
             "intake_dead_letters",
             "Dead letters not yet replayed, by state (open, replaying, quarantined) and reason",
             metrics.dead_letters.clone(),
+        );
+        r.register(
+            "intake_files_infected_after_delivery",
+            "Files delivered clean and found infected when scanned again, ever (an alert watches it grow)",
+            metrics.infected_after_delivery.clone(),
         );
         metrics
     }
@@ -227,6 +238,8 @@ impl BusinessMetrics {
                 })
                 .set(*count);
         }
+        self.infected_after_delivery
+            .set(look.infected_after_delivery);
     }
 }
 
@@ -257,6 +270,7 @@ mod tests {
             },
             unsent_receipts: vec![("failed".into(), 1)],
             dead_letters: vec![("open".into(), "failed".into(), 2)],
+            infected_after_delivery: 1,
         };
         metrics.update(&look, now);
         let text = intake_adapters::ops::encode(&registry);
@@ -266,6 +280,7 @@ mod tests {
             "intake_outbox_oldest_age_seconds 4.0",
             r#"intake_receipts_unsent{state="failed"} 1"#,
             r#"intake_dead_letters{state="open",reason="failed"} 2"#,
+            "intake_files_infected_after_delivery 1",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

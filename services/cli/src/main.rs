@@ -9,6 +9,8 @@ mod dlq;
 mod lag;
 mod lag_metrics;
 mod reconcile;
+mod replay;
+mod rescan;
 mod status;
 
 use anyhow::Context;
@@ -28,7 +30,12 @@ enum Command {
     /// Apply database migrations (services also do this at start).
     Migrate,
     /// Create the Kafka topics of the catalogue; existing ones are kept.
-    Topics,
+    Topics {
+        /// Print the catalogue as Strimzi KafkaTopic resources instead
+        /// (infra/k8s/kafka-topics.yaml); no broker is asked.
+        #[arg(long)]
+        k8s: bool,
+    },
     /// Check that Kafka, S3, PostgreSQL, clamd and SMTP answer.
     Check,
     /// Outcomes so far, work in flight and the worker's consumer lag.
@@ -77,6 +84,30 @@ enum Command {
     /// Print a new age key pair for sealing payloads: the public key goes to
     /// the gateway's recipients, the secret key to the worker's key ring.
     Keygen,
+    /// Scan files delivered clean again with clamd's current signatures,
+    /// paced so live traffic keeps priority; a file now found infected is
+    /// quarantined, flagged in its supplement and audited.
+    Rescan {
+        /// Files delivered since this date (2026-11-01, RFC 3339), or this
+        /// long ago (30d: for a schedule).
+        #[arg(long)]
+        since: rescan::Since,
+        /// At most this many files per second.
+        #[arg(long, default_value_t = 5)]
+        files_per_second: u32,
+        /// At most this many bytes per second (e.g. 20MB).
+        #[arg(long, default_value = "20MB", value_parser = parse_bytes)]
+        bytes_per_second: u64,
+        /// Keep running, once every this long (e.g. 24h), the first now.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        every: Option<std::time::Duration>,
+        /// Count what would be scanned; scan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who runs it, for the audit log.
+        #[arg(long, env = "INTAKE_OPERATOR", default_value_t = default_operator())]
+        operator: String,
+    },
     /// Dead letters: records the worker or the receipt service gave up on.
     /// Nothing here prints a payload.
     Dlq {
@@ -109,6 +140,53 @@ enum DlqCommand {
         #[arg(long, env = "INTAKE_OPERATOR", default_value_t = default_operator())]
         operator: String,
     },
+    /// Send open letters back through their origin topics, oldest failure
+    /// first, after resending replays an interrupted run left unsent. A
+    /// letter whose copy fails again is open again, and quarantined once
+    /// its replays are spent. Each replay is audited.
+    Replay {
+        /// Only these letters (default: every open one).
+        #[arg(long = "id")]
+        ids: Vec<uuid::Uuid>,
+        /// Only letters of this reason.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Replay at most this many letters (interrupted ones aside).
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        /// Say what would be replayed, per reason; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who replays, for the audit log.
+        #[arg(long, env = "INTAKE_OPERATOR", default_value_t = default_operator())]
+        operator: String,
+        /// Why (e.g. the fix deployed), for the audit log. Required unless
+        /// --dry-run.
+        #[arg(long)]
+        why: Option<String>,
+    },
+}
+
+/// `20MB`, `512KiB`, `1000`: a byte count.
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count (20MB, 512KiB, 1000)"))?;
+    let unit = match &s[digits.len()..] {
+        "" | "B" => 1,
+        "kB" | "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} in {s:?}")),
+    };
+    number
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// The login name, when no operator is given.
@@ -154,7 +232,11 @@ async fn main() -> anyhow::Result<()> {
             let applied = pg::MIGRATOR.iter().count();
             println!("migrations: {applied} known, all applied");
         }
-        Command::Topics => {
+        Command::Topics { k8s: true } => {
+            use intake_core::topics_k8s::{PRODUCTION, kafka_topics};
+            print!("{}", kafka_topics(&PRODUCTION, ""));
+        }
+        Command::Topics { k8s: false } => {
             let config: KafkaOnly =
                 intake_adapters::config::load().context("failed to load configuration")?;
             let states = kafka::ensure_topics(&config.kafka, &topics::ALL)
@@ -198,6 +280,26 @@ async fn main() -> anyhow::Result<()> {
             AuditCommand::Checkpoint { every } => checkpoint::take(every).await?,
             AuditCommand::Keygen => checkpoint::keygen(),
         },
+        Command::Rescan {
+            since,
+            files_per_second,
+            bytes_per_second,
+            every,
+            dry_run,
+            operator,
+        } => {
+            rescan::run(rescan::RescanArgs {
+                since,
+                pace: intake_core::rescan::Pace {
+                    files_per_second,
+                    bytes_per_second,
+                },
+                every,
+                dry_run,
+                operator,
+            })
+            .await?
+        }
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 state,
@@ -214,6 +316,24 @@ async fn main() -> anyhow::Result<()> {
                 .await?
             }
             DlqCommand::Show { id, operator } => dlq::show(id, &operator).await?,
+            DlqCommand::Replay {
+                ids,
+                reason,
+                max,
+                dry_run,
+                operator,
+                why,
+            } => {
+                replay::run(replay::ReplayArgs {
+                    ids,
+                    reason,
+                    max,
+                    dry_run,
+                    operator,
+                    why,
+                })
+                .await?
+            }
         },
         Command::Keygen => {
             use age::secrecy::ExposeSecret;

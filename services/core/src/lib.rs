@@ -11,6 +11,8 @@ pub mod ids;
 pub mod ingest;
 pub mod lag;
 pub mod receipt;
+pub mod rescan;
 pub mod topics;
+pub mod topics_k8s;
 
 pub use ids::{ApplicationId, CustomerNumber, IdError, RequestId};

@@ -9,12 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use intake_adapters::clamav::{ScanError, Scanner, Verdict};
 use intake_adapters::s3::ObjectStore;
-use intake_adapters::sealing::{KeyRing, OpenError, open_object};
+use intake_adapters::sealing::{KeyRing, OpenError, ScanStoredError, StoredFile, scan_stored};
 use intake_core::access::Principal;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use crate::detail::FileToServe;
@@ -194,30 +191,27 @@ pub async fn approve(
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::from)?;
-    let opened = open_object(objects, keys, &file.bucket, &file.object_key).await?;
-    let size = u64::try_from(file.size).unwrap_or(u64::MAX);
-    // A broken or tampered object ends the stream with an error, which
-    // the scanner sees as a failed scan: nothing is released.
-    // Hashed as it is scanned: what is released is what was inspected.
-    let seen = Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
-    let tally = seen.clone();
-    let chunks = ReceiverStream::new(opened.chunks).map(move |chunk| {
-        if let (Ok(bytes), Ok(mut t)) = (&chunk, tally.lock()) {
-            t.0.update(bytes);
-            t.1 += bytes.len() as u64;
-        }
-        chunk
-    });
-    let verdict = scanner.scan_stream(chunks, size).await?;
-    let (hasher, scanned) = std::mem::take(&mut *seen.lock().map_err(|_| ApproveError::Mismatch)?);
-    if scanned != size || hex::encode(hasher.finalize()) != file.sha256 {
-        tracing::error!(
-            request_id = %request,
-            attachment_id = %file.attachment_id,
-            "a quarantined file's stored bytes differ from what was inspected; not released"
-        );
-        return Err(ApproveError::Mismatch);
-    }
+    let stored = StoredFile {
+        bucket: &file.bucket,
+        key: &file.object_key,
+        size: u64::try_from(file.size).unwrap_or(u64::MAX),
+        sha256: &file.sha256,
+    };
+    // What is released is what was inspected: hashed as it is scanned.
+    let verdict = scan_stored(objects, keys, scanner, stored).await.map_err(
+        |error| match error {
+            ScanStoredError::Scan(e) => ApproveError::Scan(e),
+            ScanStoredError::Open(e) => ApproveError::Open(e),
+            ScanStoredError::Mismatch => {
+                tracing::error!(
+                    request_id = %request,
+                    attachment_id = %file.attachment_id,
+                    "a quarantined file's stored bytes differ from what was inspected; not released"
+                );
+                ApproveError::Mismatch
+            }
+        },
+    )?;
     let found = match verdict {
         Verdict::Clean => None,
         Verdict::Infected { signature } => Some(signature),

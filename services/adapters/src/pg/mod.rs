@@ -2,6 +2,8 @@
 //! embedded at build time so every service applies the same ones at start.
 
 pub mod dead_letters;
+pub mod replays;
+pub mod rescan;
 
 use std::time::Duration;
 

@@ -4,8 +4,10 @@
 
 mod keys;
 mod open;
+mod scan;
 mod seal;
 
 pub use keys::{KeyError, KeyRing, Opened, Recipients};
 pub use open::{OpenError, OpenedObject, open_object};
+pub use scan::{ScanStoredError, StoredFile, scan_stored};
 pub use seal::{Digest, LimitExceeded, seal_stream};

@@ -137,6 +137,9 @@ pub fn routed() -> SupplementRouted {
                 detected: "image/jpeg".into(),
             },
             RoutingFlag::PartsRefused { count: 1 },
+            RoutingFlag::InfectedAfterDelivery {
+                attachment_id: uuid(6),
+            },
         ],
     }
 }

@@ -39,6 +39,9 @@ pub enum RoutingFlag {
     },
     /// Some parts were refused; the receipt told the applicant.
     PartsRefused { count: u32 },
+    /// A file delivered clean was found infected when scanned again with
+    /// newer signatures (`intake rescan`), and taken out of reach.
+    InfectedAfterDelivery { attachment_id: Uuid },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

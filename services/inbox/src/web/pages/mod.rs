@@ -183,6 +183,7 @@ pub fn flag_names(t: Texts, flags: Option<&serde_json::Value>) -> Vec<&'static s
                     "type_mismatch" => t.get("flag_type_mismatch"),
                     "other_application_mentioned" => t.get("flag_other_application_mentioned"),
                     "parts_refused" => t.get("flag_parts_refused"),
+                    "infected_after_delivery" => t.get("flag_infected_after_delivery"),
                     _ => "?",
                 })
                 .collect()
