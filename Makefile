@@ -12,7 +12,7 @@ CARGO := cargo
 
 SUPPLEMENTS ?= 48
 
-.PHONY: help run test bench soak build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check deny audit rules
+.PHONY: help run test k8s bench soak build stack-up stack-down stack-status migrate topics check fmt lint prereqs fuzz fuzz-check deny audit rules
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ run: prereqs stack-up build ## Start the stack and every service, run a generate
 	@$(WITH_ENV) python3 -c 'import json,sys; [print("  %-6s %-16s %s" % (u["sub"], ",".join(u["roles"]), ",".join(u["units"]) + (" (delegate of %s)" % u["delegate_of"] if u.get("delegate_of") else ""))) for u in json.load(open("$(LOCAL)/oidc/users.json"))]'
 	@echo "Again: make run SUPPLEMENTS=500. Status: target/debug/intake status. Stop: make stack-down."
 
-test: prereqs rules stack-up ## Run every test (unit, schema, alert rules, and end-to-end on the real stack)
+test: prereqs rules k8s stack-up ## Run every test (unit, schema, alert rules, manifests, and end-to-end on the real stack)
 	@# End-to-end tests run the services' binaries as processes: build them first.
 	@$(CARGO) build --workspace --bins --locked
 	@$(WITH_ENV) $(CARGO) test --workspace --locked
@@ -55,6 +55,9 @@ rules: ## Check the Prometheus alert rules (promtool) and the metric names rules
 	@promtool check rules infra/prometheus/rules/*.yml
 	@promtool test rules infra/prometheus/tests/*.yml
 	@bash infra/check-metric-names.sh
+
+k8s: ## Validate the Kubernetes manifests of infra/k8s offline (schemas and CRDs)
+	@$(WITH_ENV) KUBERNETES_VALIDATE_VERSION=$${STACK_KUBERNETES_VALIDATE_VERSION} bash infra/k8s/check/check.sh
 
 bench: prereqs stack-up ## Measure throughput and memory; figures go to target/bench/
 	@$(CARGO) build --release --locked -p intake-gateway -p intake-worker -p intake-receipts -p intake-inbox

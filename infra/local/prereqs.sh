@@ -36,6 +36,27 @@ fi
 # prometheus package carries it).
 command -v promtool >/dev/null || apt_install prometheus
 
+# The Kubernetes manifests are validated offline: kubernetes-validate from
+# PyPI (core kinds) in a virtualenv of its own, and the validators generated
+# from the KEDA, Strimzi and External Secrets CRDs from npm, both pinned.
+k8s_venv="$TOOLS_DIR/kubernetes-validate-$STACK_KUBERNETES_VALIDATE_VERSION"
+if [ ! -x "$k8s_venv/bin/kubernetes-validate" ]; then
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    say "prereqs: installing kubernetes-validate $STACK_KUBERNETES_VALIDATE_VERSION into $k8s_venv"
+    rm -rf "$k8s_venv"
+    {
+        python3 -m venv "$k8s_venv" &&
+            "$k8s_venv/bin/pip" install --quiet "kubernetes-validate==$STACK_KUBERNETES_VALIDATE_VERSION"
+    } >>"$LOG_DIR/prereqs-kubernetes-validate.log" 2>&1 ||
+        fail "could not install kubernetes-validate; see $LOG_DIR/prereqs-kubernetes-validate.log"
+fi
+k8s_check_dir="$REPO_DIR/infra/k8s/check"
+if [ ! -d "$k8s_check_dir/node_modules/@kubernetes-models/keda" ]; then
+    say "prereqs: installing the CRD validators into infra/k8s/check/node_modules"
+    (cd "$k8s_check_dir" && npm ci --no-audit --no-fund --ignore-scripts) >>"$LOG_DIR/prereqs-npm.log" 2>&1 ||
+        fail "could not install the CRD validators; see $LOG_DIR/prereqs-npm.log"
+fi
+
 # The inbox API's contract test: schemathesis from PyPI in a virtualenv of
 # its own, pinned.
 schemathesis_venv="$TOOLS_DIR/schemathesis-$STACK_SCHEMATHESIS_VERSION"
