@@ -255,7 +255,14 @@ impl Rescan {
     async fn quarantine(&self, file: &rescan::Delivered, signature: &str) -> anyhow::Result<()> {
         let quarantined = ObjectRef {
             bucket: self.quarantine_bucket.clone(),
-            key: format!("rescan/{}/{}", file.supplement_id, file.attachment_id),
+            // A key of this run's own: a rescan running beside this one
+            // never removes the copy this one recorded.
+            key: format!(
+                "rescan/{}/{}/{}",
+                file.supplement_id,
+                file.attachment_id,
+                Uuid::new_v4()
+            ),
             size: u64::try_from(file.size).unwrap_or_default(),
             sha256: file.sha256.clone(),
             encryption: PayloadEncryption::Age,

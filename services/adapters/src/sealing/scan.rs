@@ -56,6 +56,11 @@ pub async fn scan_stored(
         chunk
     });
     let verdict = scanner.scan_stream(chunks, file.size).await?;
+    // Infected bytes are infected whatever they hash to: never dropped
+    // for a mismatch.
+    if matches!(verdict, Verdict::Infected { .. }) {
+        return Ok(verdict);
+    }
     let (hasher, scanned) =
         std::mem::take(&mut *seen.lock().map_err(|_| ScanStoredError::Mismatch)?);
     if scanned != file.size || hex::encode(hasher.finalize()) != file.sha256 {
